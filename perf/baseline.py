@@ -1,0 +1,244 @@
+"""The only code that reads or writes baselines/<gpu-slug>.json: schema, validation, merge, atomic update."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import tempfile
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from filelock import FileLock
+
+from perf.results import CaseKey, Memory, Resolution, Timing
+
+SCHEMA_VERSION = 1
+
+
+class BaselineError(Exception):
+    """A baseline file that cannot be used; the message names the file, the field and what to do."""
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    """Where a group of entries was measured: when, by which command, in which environment."""
+
+    measured_at: str
+    command: str
+    environment: Mapping[str, str]
+
+
+@dataclass(frozen=True)
+class BaselineEntry:
+    key: CaseKey
+    dtype: str
+    timing: Timing
+    memory: Memory | None
+    time_tolerance: float
+    memory_tolerance: float
+    run: str
+
+
+@dataclass(frozen=True)
+class Baseline:
+    device: Mapping[str, str]
+    runs: Mapping[str, RunInfo] = field(default_factory=dict)
+    entries: Mapping[str, BaselineEntry] = field(default_factory=dict)
+
+
+def merge(existing: Baseline, new_entries: Iterable[BaselineEntry], run_id: str, run: RunInfo) -> Baseline:
+    """Replace or add the measured entries, keep every other entry, drop runs no entry refers to."""
+    entries = dict(existing.entries)
+    for entry in new_entries:
+        entries[entry.key.case_id] = replace(entry, run=run_id)
+    runs = {**existing.runs, run_id: run}
+    used = {entry.run for entry in entries.values()}
+    return Baseline(existing.device, {k: v for k, v in runs.items() if k in used}, entries)
+
+
+def to_json(baseline: Baseline) -> dict[str, Any]:
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "device": dict(baseline.device),
+        "runs": {
+            run_id: {"measured_at": run.measured_at, "command": run.command, "environment": dict(run.environment)}
+            for run_id, run in sorted(baseline.runs.items())
+        },
+        "entries": {case_id: _entry_to_json(entry) for case_id, entry in sorted(baseline.entries.items())},
+    }
+
+
+def _entry_to_json(entry: BaselineEntry) -> dict[str, Any]:
+    memory = entry.memory
+    return {
+        "workload": entry.key.workload,
+        "backend": entry.key.backend,
+        "frames": entry.key.frames,
+        "height": entry.key.resolution.height,
+        "width": entry.key.resolution.width,
+        "dtype": entry.dtype,
+        "median_s": entry.timing.median_s,
+        "iqr_s": entry.timing.iqr_s,
+        "min_s": entry.timing.min_s,
+        "max_s": entry.timing.max_s,
+        "rounds": entry.timing.rounds,
+        "peak_memory_bytes": memory.peak_allocated_bytes if memory else None,
+        "peak_reserved_bytes": memory.peak_reserved_bytes if memory else None,
+        "time_tolerance": entry.time_tolerance,
+        "memory_tolerance": entry.memory_tolerance,
+        "run": entry.run,
+    }
+
+
+class _Reader:
+    """Typed field access that turns any shape problem into one BaselineError naming the field."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def fail(self, where: str, problem: str) -> BaselineError:
+        return BaselineError(
+            f"{self.path}: {where}: {problem} (fix the field, or restore the file with git; it was not modified)"
+        )
+
+    def get(self, obj: Any, key: str, kind: type | tuple[type, ...], where: str) -> Any:
+        if not isinstance(obj, dict):
+            raise self.fail(where, "expected an object")
+        if key not in obj:
+            raise self.fail(f"{where}.{key}", "missing")
+        value = obj[key]
+        if kind in (int, float, (int, float)) and isinstance(value, bool) or not isinstance(value, kind):
+            raise self.fail(f"{where}.{key}", f"expected {_kind_name(kind)}, got {type(value).__name__}")
+        return value
+
+    def number(self, obj: Any, key: str, where: str, minimum: float = 0.0) -> float:
+        raw = self.get(obj, key, (int, float), where)
+        value = float(raw) if abs(raw) < 1e300 else math.inf
+        if not math.isfinite(value) or value < minimum:
+            raise self.fail(f"{where}.{key}", f"expected a finite number >= {minimum}, got {value}")
+        return value
+
+    def count(self, obj: Any, key: str, where: str, minimum: int = 0) -> int:
+        value = int(self.get(obj, key, int, where))
+        if value < minimum:
+            raise self.fail(f"{where}.{key}", f"expected an integer >= {minimum}, got {value}")
+        return value
+
+    def strings(self, obj: Any, where: str) -> dict[str, str]:
+        if not isinstance(obj, dict) or not all(isinstance(v, str) for v in obj.values()):
+            raise self.fail(where, "expected an object of strings")
+        return dict(obj)
+
+
+def _kind_name(kind: type | tuple[type, ...]) -> str:
+    kinds = kind if isinstance(kind, tuple) else (kind,)
+    return " or ".join({"dict": "an object", "str": "a string", "int": "an integer", "float": "a number"}
+                       .get(k.__name__, k.__name__) for k in kinds)
+
+
+def from_json(document: Any, path: Path) -> Baseline:
+    """Validate a parsed document completely; any problem raises BaselineError and nothing else."""
+    read = _Reader(path)
+    version = read.get(document, "schema_version", int, "file")
+    if version != SCHEMA_VERSION:
+        raise read.fail("schema_version", f"is {version}, this vggt-perf reads {SCHEMA_VERSION}")
+    device = read.strings(read.get(document, "device", dict, "file"), "device")
+    runs = {}
+    for run_id, run in read.get(document, "runs", dict, "file").items():
+        where = f"runs.{run_id}"
+        runs[run_id] = RunInfo(
+            read.get(run, "measured_at", str, where),
+            read.get(run, "command", str, where),
+            read.strings(read.get(run, "environment", dict, where), f"{where}.environment"),
+        )
+    entries = {}
+    for case_id, raw in read.get(document, "entries", dict, "file").items():
+        entry = _entry_from_json(read, raw, f"entries.{case_id}")
+        if entry.key.case_id != case_id:
+            raise read.fail(f"entries.{case_id}", f"fields describe case {entry.key.case_id}")
+        if entry.run not in runs:
+            raise read.fail(f"entries.{case_id}.run", f"names run {entry.run!r}, which is not under 'runs'")
+        entries[case_id] = entry
+    return Baseline(device, runs, entries)
+
+
+def _entry_from_json(read: _Reader, raw: Any, where: str) -> BaselineEntry:
+    key = CaseKey(
+        read.get(raw, "workload", str, where),
+        read.get(raw, "backend", str, where),
+        read.count(raw, "frames", where, minimum=1),
+        Resolution(read.count(raw, "height", where, minimum=1), read.count(raw, "width", where, minimum=1)),
+    )
+    timing = Timing(
+        median_s=read.number(raw, "median_s", where, minimum=1e-12),
+        iqr_s=read.number(raw, "iqr_s", where),
+        min_s=read.number(raw, "min_s", where),
+        max_s=read.number(raw, "max_s", where),
+        rounds=read.count(raw, "rounds", where, minimum=1),
+    )
+    memory = None
+    if read.get(raw, "peak_memory_bytes", (int, type(None)), where) is not None:
+        memory = Memory(read.count(raw, "peak_memory_bytes", where), read.count(raw, "peak_reserved_bytes", where))
+    return BaselineEntry(
+        key, read.get(raw, "dtype", str, where), timing, memory,
+        read.number(raw, "time_tolerance", where), read.number(raw, "memory_tolerance", where),
+        read.get(raw, "run", str, where),
+    )
+
+
+def load_baseline(path: Path) -> Baseline | None:
+    """The validated baseline at path, or None where no file exists yet."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None
+    except (OSError, UnicodeDecodeError) as error:
+        raise BaselineError(f"{path}: cannot be read ({error}); check the file and its permissions") from None
+    try:
+        document = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise BaselineError(
+            f"{path}: not valid JSON at line {error.lineno} column {error.colno} ({error.msg}); "
+            "restore the file with git; it was not modified"
+        ) from None
+    return from_json(document, path)
+
+
+def write_atomically(path: Path, baseline: Baseline) -> None:
+    """Write to a temporary file beside path, fsync, then rename over it: readers see old or new, never half."""
+    text = json.dumps(to_json(baseline), indent=2, sort_keys=False) + "\n"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as stream:
+            stream.write(text)
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+    directory = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(directory)
+    finally:
+        os.close(directory)
+
+
+def update_baseline(
+    path: Path, device: Mapping[str, str], entries: Iterable[BaselineEntry], run_id: str, run: RunInfo
+) -> Baseline:
+    """Read, merge and write under a file lock, so concurrent updates lose nothing; a broken file is never overwritten."""
+    with FileLock(f"{path}.lock"):
+        existing = load_baseline(path) or Baseline(device)
+        if existing.device.get("slug") != device.get("slug"):
+            raise BaselineError(
+                f"{path}: holds device {existing.device.get('slug')!r}, this run measured {device.get('slug')!r}; "
+                "pass --baseline-file for this device's own file"
+            )
+        merged = merge(existing, entries, run_id, run)
+        write_atomically(path, merged)
+        return merged

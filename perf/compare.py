@@ -1,0 +1,74 @@
+"""Pure comparison of measured cases with baseline entries into verdicts."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from perf.baseline import BaselineEntry
+from perf.results import CaseResult, MetricComparison, Outcome, Verdict, VerdictKind
+
+GIB = 1024**3
+
+
+def classify(measured: float, baseline: float, tolerance: float) -> VerdictKind:
+    """Slower than baseline x (1 + tolerance) regresses; faster than baseline / (1 + tolerance) improves."""
+    if measured > baseline * (1 + tolerance):
+        return VerdictKind.REGRESSION
+    if measured * (1 + tolerance) < baseline:
+        return VerdictKind.IMPROVED
+    return VerdictKind.PASS
+
+
+def compare_metrics(result: CaseResult, entry: BaselineEntry) -> tuple[MetricComparison, ...]:
+    """Time always (when measured); memory only where both sides measured GPU memory."""
+    comparisons = []
+    if result.timing is not None:
+        comparisons.append(
+            MetricComparison(
+                "time", "s", result.timing.median_s, entry.timing.median_s, entry.time_tolerance,
+                classify(result.timing.median_s, entry.timing.median_s, entry.time_tolerance),
+            )
+        )
+    if result.memory is not None and entry.memory is not None and entry.memory.peak_allocated_bytes > 0:
+        measured, baseline = result.memory.peak_allocated_bytes, entry.memory.peak_allocated_bytes
+        comparisons.append(
+            MetricComparison(
+                "memory", "GiB", measured / GIB, baseline / GIB, entry.memory_tolerance,
+                classify(measured, baseline, entry.memory_tolerance),
+            )
+        )
+    return tuple(comparisons)
+
+
+def describe(case_id: str, comparison: MetricComparison) -> str:
+    """One line: case, measured vs baseline, ratio, tolerance."""
+    digits = 4 if comparison.unit == "s" else 2
+    return (
+        f"{case_id}: {comparison.metric} {comparison.measured:.{digits}f} {comparison.unit} "
+        f"vs baseline {comparison.baseline:.{digits}f} {comparison.unit} "
+        f"(x{comparison.ratio:.3f}, tolerance +{comparison.tolerance:.0%})"
+    )
+
+
+def judge(result: CaseResult, entry: BaselineEntry | None, require_baseline: bool = False) -> Verdict:
+    """The verdict on one case: its outcome, then the worst of its metric comparisons."""
+    case_id = result.key.case_id
+    if result.outcome is Outcome.OOM:
+        return Verdict(case_id, VerdictKind.OOM, f"{case_id}: {result.reason}")
+    if result.outcome is Outcome.SKIPPED or result.timing is None:
+        return Verdict(case_id, VerdictKind.SKIPPED, f"{case_id}: {result.reason or 'not measured'}")
+    if entry is None:
+        kind = VerdictKind.REGRESSION if require_baseline else VerdictKind.NEW
+        return Verdict(case_id, kind, f"{case_id}: no baseline entry (run with --update-baselines to record one)")
+    comparisons = compare_metrics(result, entry)
+    worst = min(comparisons, key=lambda c: c.kind.rank)
+    return Verdict(case_id, worst.kind, describe(case_id, worst), comparisons)
+
+
+def missing_verdicts(expected_ids: Iterable[str], produced_ids: Iterable[str]) -> list[Verdict]:
+    """Baseline entries this run was expected to produce but did not (renamed or deselected cases)."""
+    produced = set(produced_ids)
+    return [
+        Verdict(case_id, VerdictKind.MISSING, f"{case_id}: in the baseline but not produced by this run")
+        for case_id in sorted(set(expected_ids) - produced)
+    ]

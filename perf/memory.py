@@ -1,0 +1,28 @@
+"""Peak GPU memory of a case, and telling a CUDA out-of-memory apart from other failures."""
+
+from __future__ import annotations
+
+import gc
+
+import torch
+
+from perf.results import Memory
+
+
+def reset_peak(device: torch.device) -> None:
+    """Free what earlier cases cached, then start the peak counters from what is allocated now."""
+    gc.collect()
+    if device.type == "cuda":
+        torch.cuda.empty_cache()
+        torch.cuda.reset_peak_memory_stats(device)
+
+
+def read_peak(device: torch.device) -> Memory | None:
+    """Peak allocated (what tensors used) and reserved (what the caching allocator held); None off-GPU."""
+    if device.type != "cuda":
+        return None
+    return Memory(torch.cuda.max_memory_allocated(device), torch.cuda.max_memory_reserved(device))
+
+
+def is_out_of_memory(error: BaseException) -> bool:
+    return isinstance(error, torch.OutOfMemoryError) or "out of memory" in str(error).lower()

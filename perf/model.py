@@ -1,0 +1,110 @@
+"""The real VGGT, built once per session, and the forward callables of the vggt-* workloads."""
+
+from __future__ import annotations
+
+import copy
+import importlib.util
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from perf.device import DTYPES, reduced_precision
+from perf.results import CaseKey
+from perf.runtime import Prepared, Runtime
+
+INSTALL_HINT = "pip install -e '.[vggt]', or put facebookresearch/vggt's source on PYTHONPATH"
+
+
+class ModelError(Exception):
+    """VGGT could not be built or its checkpoint loaded; the message says what to do."""
+
+
+def vggt_unavailable_reason() -> str | None:
+    if importlib.util.find_spec("vggt") is None:
+        return f"vggt is not installed ({INSTALL_HINT})"
+    return None
+
+
+def load_checkpoint(model: nn.Module, path: Path) -> None:
+    """Load a local state dict without executing pickled code: safetensors, or torch.load(weights_only=True)."""
+    try:
+        if path.suffix == ".safetensors":
+            from safetensors.torch import load_file
+
+            state = load_file(str(path))
+        else:
+            state = torch.load(path, map_location="cpu", weights_only=True)
+        model.load_state_dict(state, strict=True)
+    except (OSError, RuntimeError, ValueError) as error:
+        first_line = str(error).splitlines()[0] if str(error) else type(error).__name__
+        raise ModelError(f"--vggt-weights {path}: cannot load a VGGT state dict ({first_line})") from None
+
+
+class VggtModels:
+    """One fp32 VGGT on the host; on the GPU only the variant the current case needs, so peak memory is its own."""
+
+    def __init__(self, device: torch.device, weights: Path | None) -> None:
+        self.device = device
+        self.weights = weights
+        self._host_model: nn.Module | None = None
+        self._resident: tuple[str, nn.Module] | None = None
+
+    def _host(self) -> nn.Module:
+        if self._host_model is None:
+            try:
+                from vggt.models.vggt import VGGT
+            except ImportError as error:
+                raise ModelError(f"vggt is not importable ({error}; {INSTALL_HINT})") from None
+            model = VGGT()  # random weights: timing does not depend on their values; nothing is downloaded
+            if self.weights is not None:
+                load_checkpoint(model, self.weights)
+            self._host_model = model.eval()
+        return self._host_model
+
+    def resident(self, variant: str) -> nn.Module:
+        """'aggregator' (reduced-precision copy of the aggregator) or 'model' (the fp32 VGGT), on the device."""
+        if self._resident is not None and self._resident[0] == variant:
+            return self._resident[1]
+        self.release()
+        host = self._host()
+        if variant == "aggregator":
+            module = copy.deepcopy(host.aggregator).to(self.device, DTYPES[reduced_precision(self.device)])
+        else:
+            module = host.to(self.device)
+        self._resident = (variant, module)
+        return module
+
+    def release(self) -> None:
+        """Move the fp32 model back to the host or drop the aggregator copy, and free the GPU cache."""
+        if self._resident is not None and self._resident[0] == "model":
+            self._resident[1].to("cpu")
+        self._resident = None
+        if self.device.type == "cuda":
+            torch.cuda.empty_cache()
+
+
+def _images(key: CaseKey, device: torch.device) -> torch.Tensor:
+    # Random pixels in [0, 1], as VGGT's preprocessing yields; [batch 1, frames, 3, H, W].
+    return torch.rand(1, key.frames, 3, key.resolution.height, key.resolution.width, device=device)
+
+
+def _autocast_forward(module: nn.Module, images: torch.Tensor, dtype: str) -> Prepared:
+    def forward() -> object:
+        with torch.inference_mode(), torch.autocast(images.device.type, dtype=DTYPES[dtype]):
+            return module(images)
+
+    return Prepared(forward, dtype)
+
+
+def prepare_aggregator(key: CaseKey, runtime: Runtime) -> Prepared:
+    """The aggregator alone, weights and autocast in reduced precision, as VGGT's README table times it."""
+    dtype = reduced_precision(runtime.device)
+    return _autocast_forward(runtime.models.resident("aggregator"), _images(key, runtime.device), dtype)
+
+
+def prepare_model(key: CaseKey, runtime: Runtime) -> Prepared:
+    """The full VGGT as its README runs it: fp32 weights under reduced-precision autocast."""
+    dtype = reduced_precision(runtime.device)
+    prepared = _autocast_forward(runtime.models.resident("model"), _images(key, runtime.device), dtype)
+    return Prepared(prepared.forward, f"fp32+autocast-{dtype}")

@@ -1,0 +1,140 @@
+"""Every command-line option of the suite, read once into a frozen SuiteOptions."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+import pytest
+
+from perf.backends import BACKENDS
+from perf.results import Resolution
+from perf.stats import DEFAULT_MEMORY_TOLERANCE, DEFAULT_TIME_TOLERANCE
+from perf.timing import RoundPolicy
+from perf.workloads import PROFILES, WORKLOADS
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class SuiteOptions:
+    profile: str | None  # None: smoke without a GPU, full with one
+    workloads: tuple[str, ...] | None
+    backends: tuple[str, ...] | None
+    frames: tuple[int, ...] | None
+    resolutions: tuple[Resolution, ...] | None
+    vggt_weights: Path | None
+    vggt_revision: str
+    baseline_file: Path | None
+    update_baselines: bool
+    require_baseline: bool
+    time_tolerance: float
+    memory_tolerance: float
+    rounds: RoundPolicy
+    substitute_backend: tuple[str, str] | None
+
+
+def _list_of(parse: Callable[[str], T], choices: Sequence[str] | None = None) -> Callable[[str], tuple[T, ...]]:
+    """An argparse type for comma-separated values, checked against choices when given."""
+
+    def convert(text: str) -> tuple[T, ...]:
+        items = [item.strip() for item in text.split(",") if item.strip()]
+        if not items:
+            raise argparse.ArgumentTypeError("expected a comma-separated list")
+        unknown = [item for item in items if choices is not None and item not in choices]
+        if unknown:
+            raise argparse.ArgumentTypeError(f"unknown {', '.join(unknown)}; choose from {', '.join(choices or ())}")
+        try:
+            return tuple(parse(item) for item in items)
+        except ValueError as error:
+            raise argparse.ArgumentTypeError(str(error)) from None
+
+    return convert
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value <= 0:
+        raise ValueError(f"{text} is not a positive integer")
+    return value
+
+
+def _fraction(text: str) -> float:
+    value = float(text)
+    if not 0 <= value < 10:
+        raise argparse.ArgumentTypeError(f"{text} is not a fraction such as 0.05")
+    return value
+
+
+def _substitution(text: str) -> tuple[str, str]:
+    case_backend, _, measured = text.partition("=")
+    if case_backend not in BACKENDS or measured not in BACKENDS:
+        raise argparse.ArgumentTypeError(f"expected CASE_BACKEND=MEASURED_BACKEND from {', '.join(BACKENDS)}")
+    return case_backend, measured
+
+
+def add_options(parser: pytest.Parser) -> None:
+    group = parser.getgroup("vggt-perf", "VGGT inference benchmarks")
+    add: Any = group.addoption
+    add("--profile", choices=sorted(PROFILES), default=None,
+        help="case set: smoke (CPU-sized), quick (the PR gate), full (everything). "
+             "Default: smoke without a CUDA GPU, full with one.")
+    add("--workloads", type=_list_of(str, list(WORKLOADS)), default=None,
+        help=f"comma-separated workloads from {', '.join(WORKLOADS)}. Default: the profile's.")
+    add("--backends", type=_list_of(str, list(BACKENDS)), default=None,
+        help=f"comma-separated attention backends from {', '.join(BACKENDS)}. Default: the profile's.")
+    add("--frames", type=_list_of(_positive_int), default=None,
+        help="comma-separated frame counts. Default: the profile's (full: 1,2,4,8,10,20,50,100,200).")
+    add("--resolution", type=_list_of(Resolution.parse), default=None,
+        help="comma-separated HxW input sizes. Default: the profile's (full: 350x518,518x518).")
+    add("--vggt-weights", type=Path, default=None,
+        help="local VGGT checkpoint (.pt state dict or .safetensors), loaded safely. Default: random weights.")
+    add("--vggt-revision", default="",
+        help="label recorded in baselines for the vggt measured, e.g. a commit when run from source. "
+             "Default: the installed version and git commit.")
+    add("--baseline-file", type=Path, default=None,
+        help="baseline to compare with and update. Default: baselines/<gpu-slug>.json under the rootdir.")
+    add("--update-baselines", action="store_true", default=False,
+        help="write measured cases into the baseline file, keeping all other entries. Default: off.")
+    add("--require-baseline", action="store_true", default=False,
+        help="fail cases that have no baseline entry. Default: off (they pass with a note).")
+    add("--time-tolerance", type=_fraction, default=DEFAULT_TIME_TOLERANCE,
+        help=f"least slowdown recorded as a new entry's tolerance, widened by its noise. "
+             f"Default: {DEFAULT_TIME_TOLERANCE}.")
+    add("--memory-tolerance", type=_fraction, default=DEFAULT_MEMORY_TOLERANCE,
+        help=f"peak-memory growth recorded as a new entry's tolerance. Default: {DEFAULT_MEMORY_TOLERANCE}.")
+    add("--max-time", type=float, default=RoundPolicy.max_time_s,
+        help=f"seconds of timed rounds per case (at least --min-rounds). Default: {RoundPolicy.max_time_s}.")
+    add("--min-rounds", type=_positive_int, default=RoundPolicy.min_rounds,
+        help=f"fewest timed rounds per case. Default: {RoundPolicy.min_rounds}.")
+    add("--warmup-time", type=float, default=RoundPolicy.warmup_s,
+        help=f"seconds of untimed warm-up per case, at least one forward. Default: {RoundPolicy.warmup_s}.")
+    add("--substitute-backend", type=_substitution, default=None, metavar="CASE=MEASURED",
+        help="measure MEASURED where a case names CASE, to prove the gate fails a slower kernel "
+             "(e.g. sdpa-flash=sdpa-math). Cannot be combined with --update-baselines. Default: off.")
+
+
+def read_options(config: pytest.Config) -> SuiteOptions:
+    get = config.getoption
+    options = SuiteOptions(
+        profile=get("--profile"),
+        workloads=get("--workloads"),
+        backends=get("--backends"),
+        frames=get("--frames"),
+        resolutions=get("--resolution"),
+        vggt_weights=get("--vggt-weights"),
+        vggt_revision=get("--vggt-revision"),
+        baseline_file=get("--baseline-file"),
+        update_baselines=get("--update-baselines"),
+        require_baseline=get("--require-baseline"),
+        time_tolerance=get("--time-tolerance"),
+        memory_tolerance=get("--memory-tolerance"),
+        rounds=RoundPolicy(get("--warmup-time"), get("--max-time"), get("--min-rounds")),
+        substitute_backend=get("--substitute-backend"),
+    )
+    if options.update_baselines and options.substitute_backend:
+        raise pytest.UsageError("--substitute-backend measures another kernel: it cannot write baselines")
+    return options

@@ -1,0 +1,185 @@
+"""The pytest plugin: each hook is a few lines that call into the modules of perf/."""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from perf.backends import BACKENDS
+from perf.baseline import Baseline, BaselineEntry, BaselineError, RunInfo, load_baseline, update_baseline
+from perf.compare import judge, missing_verdicts
+from perf.device import select_device
+from perf.env import describe_device, fingerprint, vggt_revision
+from perf.measure import measure_case
+from perf.model import ModelError, VggtModels
+from perf.options import SuiteOptions, add_options, read_options
+from perf.report import render_verdict_table, summarize_counts
+from perf.results import CaseKey, CaseResult, Outcome, Verdict, VerdictKind
+from perf.runtime import Runtime
+from perf.stats import time_tolerance_for
+from perf.workloads import PROFILES, WORKLOADS, matrix
+
+
+@dataclass
+class SuiteState:
+    """Everything one session shares, kept in config.stash."""
+
+    options: SuiteOptions
+    profile: str
+    runtime: Runtime
+    device: dict[str, str]
+    cases: list[CaseKey]
+    baseline_path: Path
+    baseline: Baseline | None = None
+    results: dict[str, CaseResult] = field(default_factory=dict)
+    verdicts: list[Verdict] = field(default_factory=list)
+    update_note: str = ""
+
+
+STATE = pytest.StashKey[SuiteState]()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    add_options(parser)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    options = read_options(config)
+    device = select_device()
+    profile = options.profile or ("full" if device.type == "cuda" else "smoke")
+    described = describe_device(device)
+    config.stash[STATE] = SuiteState(
+        options=options,
+        profile=profile,
+        runtime=Runtime(device, VggtModels(device, options.vggt_weights)),
+        device=described,
+        cases=matrix(PROFILES[profile], options.workloads, options.backends, options.frames, options.resolutions),
+        baseline_path=options.baseline_file or config.rootpath / "baselines" / f"{described['slug']}.json",
+    )
+
+
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    state = config.stash[STATE]
+    return [
+        f"vggt-perf: {state.device['name']} (baseline {state.baseline_path}), profile {state.profile}, "
+        f"{len(state.cases)} cases",
+    ]
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "perf_case" in metafunc.fixturenames:
+        cases = metafunc.config.stash[STATE].cases
+        metafunc.parametrize("perf_case", cases, ids=[case.case_id for case in cases])
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Validate the baseline before any case runs: a broken file stops the session with one line."""
+    state = session.config.stash[STATE]
+    if any("perf_case" in getattr(item, "fixturenames", ()) for item in session.items):
+        try:
+            state.baseline = load_baseline(state.baseline_path)
+        except BaselineError as error:
+            raise pytest.UsageError(str(error)) from None
+
+
+@pytest.fixture
+def vggt_perf(request: pytest.FixtureRequest) -> Any:
+    """Measures a case and applies the gate; the benchmark test calls vggt_perf(perf_case, benchmark)."""
+    state = request.config.stash[STATE]
+    return lambda case, benchmark: run_case(state, case, benchmark)
+
+
+def run_case(state: SuiteState, key: CaseKey, benchmark: Any) -> None:
+    options = state.options
+    measured_backend = key.backend
+    if options.substitute_backend and options.substitute_backend[0] == key.backend:
+        measured_backend = options.substitute_backend[1]
+    benchmark.group = f"{key.workload} {key.frames}f {key.resolution}"  # backends side by side
+    try:
+        result = measure_case(key, benchmark, state.runtime, options.rounds, measured_backend)
+    except ModelError as error:
+        pytest.fail(str(error), pytrace=False)
+    state.results[key.case_id] = result
+    _annotate(benchmark, result, measured_backend, state.device["slug"])
+    entry = state.baseline.entries.get(key.case_id) if state.baseline else None
+    verdict = judge(result, entry, options.require_baseline)
+    state.verdicts.append(verdict)
+    if result.outcome is not Outcome.OK:
+        pytest.skip(verdict.reason)
+    if verdict.kind is VerdictKind.REGRESSION and not options.update_baselines:
+        pytest.fail(f"REGRESSION {verdict.reason}", pytrace=False)
+
+
+def _annotate(benchmark: Any, result: CaseResult, measured_backend: str, device_slug: str) -> None:
+    key = result.key
+    benchmark.extra_info.update(
+        workload=key.workload, backend=key.backend, measured_backend=measured_backend, frames=key.frames,
+        height=key.resolution.height, width=key.resolution.width, dtype=result.dtype, device=device_slug,
+        outcome=result.outcome.value, reason=result.reason,
+        peak_memory_bytes=result.memory.peak_allocated_bytes if result.memory else None,
+        peak_reserved_bytes=result.memory.peak_reserved_bytes if result.memory else None,
+    )
+
+
+def _expected_ids(state: SuiteState) -> set[str]:
+    """Baseline entries this run should have produced: the selected matrix's, and entries no registry knows."""
+    if state.baseline is None:
+        return set()
+    selected = {case.case_id for case in state.cases}
+    return {
+        case_id for case_id, entry in state.baseline.entries.items()
+        if case_id in selected or entry.key.workload not in WORKLOADS or entry.key.backend not in BACKENDS
+    }
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    state = session.config.stash.get(STATE, None)
+    if state is None or not state.results:
+        return
+    state.verdicts.extend(missing_verdicts(_expected_ids(state), state.results))
+    if state.options.update_baselines:
+        try:
+            written = write_measured(state, session.config)
+        except BaselineError as error:
+            state.update_note = f"vggt-perf: baseline NOT updated: {error}"
+            session.exitstatus = pytest.ExitCode.USAGE_ERROR
+        else:
+            state.update_note = f"vggt-perf: wrote {written} entries to {state.baseline_path}"
+
+
+def write_measured(state: SuiteState, config: pytest.Config) -> int:
+    options = state.options
+    measured_at = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0).isoformat()
+    revision = options.vggt_revision or vggt_revision()
+    run = RunInfo(
+        measured_at=measured_at,
+        command=" ".join(["pytest", *config.invocation_params.args]),
+        environment=fingerprint(state.runtime.device, revision),
+    )
+    entries = [
+        BaselineEntry(
+            result.key, result.dtype, result.timing, result.memory,
+            time_tolerance_for(result.timing, options.time_tolerance), options.memory_tolerance, run="",
+        )
+        for result in state.results.values()
+        if result.outcome is Outcome.OK and result.timing is not None
+    ]
+    if entries:
+        update_baseline(state.baseline_path, state.device, entries, measured_at, run)
+    return len(entries)
+
+
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    state = config.stash.get(STATE, None)
+    if state is None or not state.verdicts:
+        return
+    terminalreporter.section("vggt-perf verdicts")
+    for line in render_verdict_table(state.verdicts):
+        terminalreporter.write_line(line)
+    terminalreporter.write_line(f"vggt-perf: {summarize_counts(state.verdicts)} ({state.baseline_path})")
+    if state.update_note:
+        terminalreporter.write_line(state.update_note)

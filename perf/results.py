@@ -1,0 +1,124 @@
+"""Frozen values shared by every layer: cases, measurements, results and verdicts."""
+
+from __future__ import annotations
+
+import enum
+import re
+from dataclasses import dataclass
+
+_RESOLUTION = re.compile(r"^(\d+)x(\d+)$")
+
+
+@dataclass(frozen=True, order=True)
+class Resolution:
+    """Input image size in pixels, written HxW as VGGT's examples load it (350x518)."""
+
+    height: int
+    width: int
+
+    @classmethod
+    def parse(cls, text: str) -> Resolution:
+        match = _RESOLUTION.match(text.strip())
+        if not match:
+            raise ValueError(f"resolution {text!r} is not HxW, e.g. 350x518")
+        height, width = int(match.group(1)), int(match.group(2))
+        if height <= 0 or width <= 0:
+            raise ValueError(f"resolution {text!r} must be positive")
+        return cls(height, width)
+
+    def __str__(self) -> str:
+        return f"{self.height}x{self.width}"
+
+
+@dataclass(frozen=True, order=True)
+class CaseKey:
+    """One benchmark case: what runs (workload), how attention runs (backend), on what input."""
+
+    workload: str
+    backend: str
+    frames: int
+    resolution: Resolution
+
+    @property
+    def case_id(self) -> str:
+        """Stable id used as the pytest id and the baseline key, e.g. vggt-aggregator-sdpa-flash-20f-350x518."""
+        return f"{self.workload}-{self.backend}-{self.frames}f-{self.resolution}"
+
+
+@dataclass(frozen=True)
+class Timing:
+    """Wall-clock seconds per synchronized forward pass, summarised over the timed rounds."""
+
+    median_s: float
+    iqr_s: float
+    min_s: float
+    max_s: float
+    rounds: int
+
+
+@dataclass(frozen=True)
+class Memory:
+    """Peak GPU memory of the case (weights, inputs and activations); None where there is no GPU."""
+
+    peak_allocated_bytes: int
+    peak_reserved_bytes: int
+
+
+class Outcome(enum.Enum):
+    OK = "ok"
+    OOM = "oom"
+    SKIPPED = "skipped"
+
+
+@dataclass(frozen=True)
+class CaseResult:
+    """What one case produced: a measurement, or why there is none."""
+
+    key: CaseKey
+    outcome: Outcome
+    dtype: str = ""
+    timing: Timing | None = None
+    memory: Memory | None = None
+    reason: str = ""
+
+
+class VerdictKind(enum.Enum):
+    """Ordered worst first, so sorting by this puts regressions at the top of a report."""
+
+    REGRESSION = "regression"
+    MISSING = "missing"
+    OOM = "oom"
+    SKIPPED = "skipped"
+    IMPROVED = "improved"
+    NEW = "new"
+    PASS = "pass"
+
+    @property
+    def rank(self) -> int:
+        return list(VerdictKind).index(self)
+
+
+@dataclass(frozen=True)
+class MetricComparison:
+    """One metric of a case against its baseline; ratio is measured / baseline."""
+
+    metric: str
+    unit: str
+    measured: float
+    baseline: float
+    tolerance: float
+    kind: VerdictKind
+
+    @property
+    def ratio(self) -> float:
+        return self.measured / self.baseline
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The gate's word on one case; `reason` is the one line every renderer shows."""
+
+    case_id: str
+    kind: VerdictKind
+    reason: str
+    comparisons: tuple[MetricComparison, ...] = ()
