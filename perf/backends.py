@@ -58,12 +58,20 @@ def _probe(backend: SdpaBackend, device_type: str, dtype: str) -> str | None:
 
 
 SDPA_DEFAULT = SdpaBackend("sdpa-default", "PyTorch SDPA, its own kernel choice (what VGGT gets out of the box)", None)
-SDPA_MATH = SdpaBackend("sdpa-math", "PyTorch SDPA math: the unfused reference, materialises the attention matrix",
-                        SDPBackend.MATH)
-SDPA_EFFICIENT = SdpaBackend("sdpa-efficient", "PyTorch SDPA memory-efficient (xFormers-derived) kernel",
-                             SDPBackend.EFFICIENT_ATTENTION, frozenset({"cuda"}))
-SDPA_FLASH = SdpaBackend("sdpa-flash", "PyTorch SDPA FlashAttention-2 kernel built into torch",
-                         SDPBackend.FLASH_ATTENTION)
-SDPA_CUDNN = SdpaBackend("sdpa-cudnn", "PyTorch SDPA cuDNN fused attention", SDPBackend.CUDNN_ATTENTION, frozenset({"cuda"}))
+SDPA_MATH = SdpaBackend(
+    "sdpa-math", "PyTorch SDPA math: the unfused reference, materialises the attention matrix", SDPBackend.MATH
+)
+SDPA_EFFICIENT = SdpaBackend(
+    "sdpa-efficient",
+    "PyTorch SDPA memory-efficient (xFormers-derived) kernel",
+    SDPBackend.EFFICIENT_ATTENTION,
+    frozenset({"cuda"}),
+)
+SDPA_FLASH = SdpaBackend(
+    "sdpa-flash", "PyTorch SDPA FlashAttention-2 kernel built into torch", SDPBackend.FLASH_ATTENTION
+)
+SDPA_CUDNN = SdpaBackend(
+    "sdpa-cudnn", "PyTorch SDPA cuDNN fused attention", SDPBackend.CUDNN_ATTENTION, frozenset({"cuda"})
+)
 
 BACKENDS = {b.name: b for b in (SDPA_DEFAULT, SDPA_MATH, SDPA_EFFICIENT, SDPA_FLASH, SDPA_CUDNN)}

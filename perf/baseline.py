@@ -110,7 +110,7 @@ class _Reader:
         if key not in obj:
             raise self.fail(f"{where}.{key}", "missing")
         value = obj[key]
-        if kind in (int, float, (int, float)) and isinstance(value, bool) or not isinstance(value, kind):
+        if (kind in (int, float, (int, float)) and isinstance(value, bool)) or not isinstance(value, kind):
             raise self.fail(f"{where}.{key}", f"expected {_kind_name(kind)}, got {type(value).__name__}")
         return value
 
@@ -135,8 +135,10 @@ class _Reader:
 
 def _kind_name(kind: type | tuple[type, ...]) -> str:
     kinds = kind if isinstance(kind, tuple) else (kind,)
-    return " or ".join({"dict": "an object", "str": "a string", "int": "an integer", "float": "a number"}
-                       .get(k.__name__, k.__name__) for k in kinds)
+    return " or ".join(
+        {"dict": "an object", "str": "a string", "int": "an integer", "float": "a number"}.get(k.__name__, k.__name__)
+        for k in kinds
+    )
 
 
 def from_json(document: Any, path: Path) -> Baseline:
@@ -183,8 +185,12 @@ def _entry_from_json(read: _Reader, raw: Any, where: str) -> BaselineEntry:
     if read.get(raw, "peak_memory_bytes", (int, type(None)), where) is not None:
         memory = Memory(read.count(raw, "peak_memory_bytes", where), read.count(raw, "peak_reserved_bytes", where))
     return BaselineEntry(
-        key, read.get(raw, "dtype", str, where), timing, memory,
-        read.number(raw, "time_tolerance", where), read.number(raw, "memory_tolerance", where),
+        key,
+        read.get(raw, "dtype", str, where),
+        timing,
+        memory,
+        read.number(raw, "time_tolerance", where),
+        read.number(raw, "memory_tolerance", where),
         read.get(raw, "run", str, where),
     )
 
@@ -231,7 +237,10 @@ def write_atomically(path: Path, baseline: Baseline) -> None:
 def update_baseline(
     path: Path, device: Mapping[str, str], entries: Iterable[BaselineEntry], run_id: str, run: RunInfo
 ) -> Baseline:
-    """Read, merge and write under a file lock, so concurrent updates lose nothing; a broken file is never overwritten."""
+    """Read, merge and write under a file lock, so concurrent updates lose nothing.
+
+    A file that fails validation raises BaselineError before anything is written: it is never overwritten.
+    """
     with FileLock(f"{path}.lock"):
         existing = load_baseline(path) or Baseline(device)
         if existing.device.get("slug") != device.get("slug"):

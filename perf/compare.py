@@ -25,7 +25,11 @@ def compare_metrics(result: CaseResult, entry: BaselineEntry) -> tuple[MetricCom
     if result.timing is not None:
         comparisons.append(
             MetricComparison(
-                "time", "s", result.timing.median_s, entry.timing.median_s, entry.time_tolerance,
+                "time",
+                "s",
+                result.timing.median_s,
+                entry.timing.median_s,
+                entry.time_tolerance,
                 classify(result.timing.median_s, entry.timing.median_s, entry.time_tolerance),
             )
         )
@@ -33,7 +37,11 @@ def compare_metrics(result: CaseResult, entry: BaselineEntry) -> tuple[MetricCom
         measured, baseline = result.memory.peak_allocated_bytes, entry.memory.peak_allocated_bytes
         comparisons.append(
             MetricComparison(
-                "memory", "GiB", measured / GIB, baseline / GIB, entry.memory_tolerance,
+                "memory",
+                "GiB",
+                measured / GIB,
+                baseline / GIB,
+                entry.memory_tolerance,
                 classify(measured, baseline, entry.memory_tolerance),
             )
         )

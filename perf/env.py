@@ -6,8 +6,8 @@ import importlib.metadata
 import json
 import os
 import platform
-from pathlib import Path
 import re
+from pathlib import Path
 
 import torch
 

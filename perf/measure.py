@@ -62,7 +62,8 @@ def _failure_result(key: CaseKey, runtime: Runtime, error: BaseException) -> Cas
     if is_out_of_memory(error):
         total = torch.cuda.get_device_properties(runtime.device).total_memory / GIB
         return CaseResult(
-            key, Outcome.OOM,
+            key,
+            Outcome.OOM,
             reason=f"CUDA out of memory at {key.frames} frames {key.resolution} ({total:.1f} GiB GPU)",
         )
     message = str(error).splitlines()[0] if str(error) else type(error).__name__

@@ -79,42 +79,106 @@ def _substitution(text: str) -> tuple[str, str]:
 def add_options(parser: pytest.Parser) -> None:
     group = parser.getgroup("vggt-perf", "VGGT inference benchmarks")
     add: Any = group.addoption
-    add("--profile", choices=sorted(PROFILES), default=None,
+    add(
+        "--profile",
+        choices=sorted(PROFILES),
+        default=None,
         help="case set: smoke (CPU-sized), quick (the PR gate), full (everything). "
-             "Default: smoke without a CUDA GPU, full with one.")
-    add("--workloads", type=_list_of(str, list(WORKLOADS)), default=None,
-        help=f"comma-separated workloads from {', '.join(WORKLOADS)}. Default: the profile's.")
-    add("--backends", type=_list_of(str, list(BACKENDS)), default=None,
-        help=f"comma-separated attention backends from {', '.join(BACKENDS)}. Default: the profile's.")
-    add("--frames", type=_list_of(_positive_int), default=None,
-        help="comma-separated frame counts. Default: the profile's (full: 1,2,4,8,10,20,50,100,200).")
-    add("--resolution", type=_list_of(Resolution.parse), default=None,
-        help="comma-separated HxW input sizes. Default: the profile's (full: 350x518,518x518).")
-    add("--vggt-weights", type=Path, default=None,
-        help="local VGGT checkpoint (.pt state dict or .safetensors), loaded safely. Default: random weights.")
-    add("--vggt-revision", default="",
+        "Default: smoke without a CUDA GPU, full with one.",
+    )
+    add(
+        "--workloads",
+        type=_list_of(str, list(WORKLOADS)),
+        default=None,
+        help=f"comma-separated workloads from {', '.join(WORKLOADS)}. Default: the profile's.",
+    )
+    add(
+        "--backends",
+        type=_list_of(str, list(BACKENDS)),
+        default=None,
+        help=f"comma-separated attention backends from {', '.join(BACKENDS)}. Default: the profile's.",
+    )
+    add(
+        "--frames",
+        type=_list_of(_positive_int),
+        default=None,
+        help="comma-separated frame counts. Default: the profile's (full: 1,2,4,8,10,20,50,100,200).",
+    )
+    add(
+        "--resolution",
+        type=_list_of(Resolution.parse),
+        default=None,
+        help="comma-separated HxW input sizes. Default: the profile's (full: 350x518,518x518).",
+    )
+    add(
+        "--vggt-weights",
+        type=Path,
+        default=None,
+        help="local VGGT checkpoint (.pt state dict or .safetensors), loaded safely. Default: random weights.",
+    )
+    add(
+        "--vggt-revision",
+        default="",
         help="label recorded in baselines for the vggt measured, e.g. a commit when run from source. "
-             "Default: the installed version and git commit.")
-    add("--baseline-file", type=Path, default=None,
-        help="baseline to compare with and update. Default: baselines/<gpu-slug>.json under the rootdir.")
-    add("--update-baselines", action="store_true", default=False,
-        help="write measured cases into the baseline file, keeping all other entries. Default: off.")
-    add("--require-baseline", action="store_true", default=False,
-        help="fail cases that have no baseline entry. Default: off (they pass with a note).")
-    add("--time-tolerance", type=_fraction, default=DEFAULT_TIME_TOLERANCE,
+        "Default: the installed version and git commit.",
+    )
+    add(
+        "--baseline-file",
+        type=Path,
+        default=None,
+        help="baseline to compare with and update. Default: baselines/<gpu-slug>.json under the rootdir.",
+    )
+    add(
+        "--update-baselines",
+        action="store_true",
+        default=False,
+        help="write measured cases into the baseline file, keeping all other entries. Default: off.",
+    )
+    add(
+        "--require-baseline",
+        action="store_true",
+        default=False,
+        help="fail cases that have no baseline entry. Default: off (they pass with a note).",
+    )
+    add(
+        "--time-tolerance",
+        type=_fraction,
+        default=DEFAULT_TIME_TOLERANCE,
         help=f"least slowdown recorded as a new entry's tolerance, widened by its noise. "
-             f"Default: {DEFAULT_TIME_TOLERANCE}.")
-    add("--memory-tolerance", type=_fraction, default=DEFAULT_MEMORY_TOLERANCE,
-        help=f"peak-memory growth recorded as a new entry's tolerance. Default: {DEFAULT_MEMORY_TOLERANCE}.")
-    add("--max-time", type=float, default=RoundPolicy.max_time_s,
-        help=f"seconds of timed rounds per case (at least --min-rounds). Default: {RoundPolicy.max_time_s}.")
-    add("--min-rounds", type=_positive_int, default=RoundPolicy.min_rounds,
-        help=f"fewest timed rounds per case. Default: {RoundPolicy.min_rounds}.")
-    add("--warmup-time", type=float, default=RoundPolicy.warmup_s,
-        help=f"seconds of untimed warm-up per case, at least one forward. Default: {RoundPolicy.warmup_s}.")
-    add("--substitute-backend", type=_substitution, default=None, metavar="CASE=MEASURED",
+        f"Default: {DEFAULT_TIME_TOLERANCE}.",
+    )
+    add(
+        "--memory-tolerance",
+        type=_fraction,
+        default=DEFAULT_MEMORY_TOLERANCE,
+        help=f"peak-memory growth recorded as a new entry's tolerance. Default: {DEFAULT_MEMORY_TOLERANCE}.",
+    )
+    add(
+        "--max-time",
+        type=float,
+        default=RoundPolicy.max_time_s,
+        help=f"seconds of timed rounds per case (at least --min-rounds). Default: {RoundPolicy.max_time_s}.",
+    )
+    add(
+        "--min-rounds",
+        type=_positive_int,
+        default=RoundPolicy.min_rounds,
+        help=f"fewest timed rounds per case. Default: {RoundPolicy.min_rounds}.",
+    )
+    add(
+        "--warmup-time",
+        type=float,
+        default=RoundPolicy.warmup_s,
+        help=f"seconds of untimed warm-up per case, at least one forward. Default: {RoundPolicy.warmup_s}.",
+    )
+    add(
+        "--substitute-backend",
+        type=_substitution,
+        default=None,
+        metavar="CASE=MEASURED",
         help="measure MEASURED where a case names CASE, to prove the gate fails a slower kernel "
-             "(e.g. sdpa-flash=sdpa-math). Cannot be combined with --update-baselines. Default: off.")
+        "(e.g. sdpa-flash=sdpa-math). Cannot be combined with --update-baselines. Default: off.",
+    )
 
 
 def read_options(config: pytest.Config) -> SuiteOptions:

@@ -117,9 +117,16 @@ def run_case(state: SuiteState, key: CaseKey, benchmark: Any) -> None:
 def _annotate(benchmark: Any, result: CaseResult, measured_backend: str, device_slug: str) -> None:
     key = result.key
     benchmark.extra_info.update(
-        workload=key.workload, backend=key.backend, measured_backend=measured_backend, frames=key.frames,
-        height=key.resolution.height, width=key.resolution.width, dtype=result.dtype, device=device_slug,
-        outcome=result.outcome.value, reason=result.reason,
+        workload=key.workload,
+        backend=key.backend,
+        measured_backend=measured_backend,
+        frames=key.frames,
+        height=key.resolution.height,
+        width=key.resolution.width,
+        dtype=result.dtype,
+        device=device_slug,
+        outcome=result.outcome.value,
+        reason=result.reason,
         peak_memory_bytes=result.memory.peak_allocated_bytes if result.memory else None,
         peak_reserved_bytes=result.memory.peak_reserved_bytes if result.memory else None,
     )
@@ -131,7 +138,8 @@ def _expected_ids(state: SuiteState) -> set[str]:
         return set()
     selected = {case.case_id for case in state.cases}
     return {
-        case_id for case_id, entry in state.baseline.entries.items()
+        case_id
+        for case_id, entry in state.baseline.entries.items()
         if case_id in selected or entry.key.workload not in WORKLOADS or entry.key.backend not in BACKENDS
     }
 
@@ -162,8 +170,15 @@ def write_measured(state: SuiteState, config: pytest.Config) -> int:
     )
     entries = [
         BaselineEntry(
-            result.key, result.dtype, result.timing, result.memory,
-            time_tolerance_for(result.timing, options.time_tolerance), options.memory_tolerance, run="",
+            result.key,
+            result.dtype,
+            result.timing,
+            result.memory,
+            time_tolerance=time_tolerance_for(
+                result.timing, options.time_tolerance, WORKLOADS[result.key.workload].host_bound_below_s
+            ),
+            memory_tolerance=options.memory_tolerance,
+            run="",
         )
         for result in state.results.values()
         if result.outcome is Outcome.OK and result.timing is not None

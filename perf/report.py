@@ -13,14 +13,11 @@ def _metric(verdict: Verdict, name: str) -> MetricComparison | None:
     return next((c for c in verdict.comparisons if c.metric == name), None)
 
 
-def _row(verdict: Verdict) -> tuple[str, ...]:
+def _numbers(verdict: Verdict) -> tuple[str, ...] | None:
     time, memory = _metric(verdict, "time"), _metric(verdict, "memory")
     if time is None:
-        note = verdict.reason.split(": ", 1)[-1]
-        return (verdict.kind.value.upper(), verdict.case_id, note, "", "", "", "", "")
+        return None
     return (
-        verdict.kind.value.upper(),
-        verdict.case_id,
         f"{time.measured:.4f}",
         f"{time.baseline:.4f}",
         f"x{time.ratio:.3f}",
@@ -31,18 +28,23 @@ def _row(verdict: Verdict) -> tuple[str, ...]:
 
 
 def render_verdict_table(verdicts: Iterable[Verdict]) -> list[str]:
-    """One line per case, regressions first; a row without a comparison shows its reason instead."""
+    """One line per case, regressions first; a case without a comparison shows its reason instead."""
     ordered = sorted(verdicts, key=lambda v: (v.kind.rank, v.case_id))
     if not ordered:
         return []
-    rows = [_HEADER, *(_row(v) for v in ordered)]
-    widths = [max(len(row[i]) for row in rows if not (row[3] == "" and i == 2)) for i in range(len(_HEADER))]
+    rows = [(v.kind.value.upper(), v.case_id, _numbers(v) or (v.reason.split(": ", 1)[-1],)) for v in ordered]
+    kind_width = max(len(_HEADER[0]), *(len(kind) for kind, _, _ in rows))
+    case_width = max(len(_HEADER[1]), *(len(case) for _, case, _ in rows))
+    number_widths = [
+        max([len(title)] + [len(cells[i]) for _, _, cells in rows if len(cells) > 1])
+        for i, title in enumerate(_HEADER[2:])
+    ]
     lines = []
-    for row in rows:
-        if row[3] == "" and row is not _HEADER:  # reason rows run past the numeric columns
-            lines.append(f"{row[0]:<{widths[0]}}  {row[1]:<{widths[1]}}  {row[2]}")
-        else:
-            lines.append("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip())
+    for kind, case, cells in [(_HEADER[0], _HEADER[1], _HEADER[2:]), *rows]:
+        padded = (
+            [cell.ljust(width) for cell, width in zip(cells, number_widths, strict=True)] if len(cells) > 1 else cells
+        )
+        lines.append(f"{kind:<{kind_width}}  {case:<{case_width}}  {'  '.join(padded)}".rstrip())
     return lines
 
 

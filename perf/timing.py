@@ -39,14 +39,18 @@ def synchronized(forward: Callable[[], object], device: torch.device) -> Callabl
 
 
 def warm_up(run: Callable[[], None], policy: RoundPolicy) -> float:
-    """Run until one forward and warmup_s have passed (kernel selection, cuDNN plans, allocator growth).
+    """Run until warmup_s has passed (kernel selection, cuDNN plans, allocator growth), at least once.
 
-    Returns the last warm-up's seconds, the estimate of one round.
+    Returns the last warm-up's seconds, the estimate of one round. A first, cold forward overstates
+    a round, so a second runs unless the first alone fills the time budget (then min_rounds apply anyway).
     """
     started = time.perf_counter()
+    forwards = 0
     while True:
         begin = time.perf_counter()
         run()
         last = time.perf_counter() - begin
-        if time.perf_counter() - started >= policy.warmup_s:
+        forwards += 1
+        warm = forwards >= 2 or last >= policy.max_time_s
+        if warm and time.perf_counter() - started >= policy.warmup_s:
             return last
