@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import stat
 import tempfile
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
@@ -52,9 +53,16 @@ class Baseline:
 def merge(existing: Baseline, new_entries: Iterable[BaselineEntry], run_id: str, run: RunInfo) -> Baseline:
     """Replace or add the measured entries, keep every other entry, drop runs no entry refers to."""
     entries = dict(existing.entries)
-    for entry in new_entries:
-        entries[entry.key.case_id] = replace(entry, run=run_id)
-    runs = {**existing.runs, run_id: run}
+    measured = {entry.key.case_id: entry for entry in new_entries}
+    # A run id that kept entries still name (two updates within one second) gets a suffix: never rewrite their run.
+    kept_runs = {entry.run for case_id, entry in entries.items() if case_id not in measured}
+    unique, n = run_id, 1
+    while unique in kept_runs and existing.runs.get(unique) != run:
+        n += 1
+        unique = f"{run_id}-{n}"
+    for case_id, entry in measured.items():
+        entries[case_id] = replace(entry, run=unique)
+    runs = {**existing.runs, unique: run}
     used = {entry.run for entry in entries.values()}
     return Baseline(existing.device, {k: v for k, v in runs.items() if k in used}, entries)
 
@@ -181,9 +189,13 @@ def _entry_from_json(read: _Reader, raw: Any, where: str) -> BaselineEntry:
         max_s=read.number(raw, "max_s", where),
         rounds=read.count(raw, "rounds", where, minimum=1),
     )
-    memory = None
-    if read.get(raw, "peak_memory_bytes", (int, type(None)), where) is not None:
-        memory = Memory(read.count(raw, "peak_memory_bytes", where), read.count(raw, "peak_reserved_bytes", where))
+    peaks = [
+        None if read.get(raw, name, (int, type(None)), where) is None else read.count(raw, name, where)
+        for name in ("peak_memory_bytes", "peak_reserved_bytes")
+    ]
+    if (peaks[0] is None) != (peaks[1] is None):
+        raise read.fail(f"{where}.peak_reserved_bytes", "must be null exactly where peak_memory_bytes is")
+    memory = None if peaks[0] is None or peaks[1] is None else Memory(peaks[0], peaks[1])
     return BaselineEntry(
         key,
         read.get(raw, "dtype", str, where),
@@ -210,6 +222,10 @@ def load_baseline(path: Path) -> Baseline | None:
             f"{path}: not valid JSON at line {error.lineno} column {error.colno} ({error.msg}); "
             "restore the file with git; it was not modified"
         ) from None
+    except (ValueError, RecursionError) as error:  # an integer beyond the digit limit, nesting beyond the stack
+        raise BaselineError(
+            f"{path}: not valid JSON ({str(error).splitlines()[0]}); restore the file with git; it was not modified"
+        ) from None
     return from_json(document, path)
 
 
@@ -220,6 +236,7 @@ def write_atomically(path: Path, baseline: Baseline) -> None:
     handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(handle, "w", encoding="utf-8") as stream:
+            os.fchmod(stream.fileno(), _mode_for(path))  # mkstemp makes 0600; keep the file readable as before
             stream.write(text)
             stream.flush()
             os.fsync(stream.fileno())
@@ -234,20 +251,34 @@ def write_atomically(path: Path, baseline: Baseline) -> None:
         os.close(directory)
 
 
+def _mode_for(path: Path) -> int:
+    """The permission bits of the file being replaced, or what a plain open() would give a new one."""
+    try:
+        return stat.S_IMODE(path.stat().st_mode)
+    except FileNotFoundError:
+        umask = os.umask(0)
+        os.umask(umask)
+        return 0o666 & ~umask
+
+
 def update_baseline(
     path: Path, device: Mapping[str, str], entries: Iterable[BaselineEntry], run_id: str, run: RunInfo
 ) -> Baseline:
     """Read, merge and write under a file lock, so concurrent updates lose nothing.
 
     A file that fails validation raises BaselineError before anything is written: it is never overwritten.
+    A write that fails (read-only checkout, full disk) raises BaselineError too and leaves the file as it was.
     """
-    with FileLock(f"{path}.lock"):
-        existing = load_baseline(path) or Baseline(device)
-        if existing.device.get("slug") != device.get("slug"):
-            raise BaselineError(
-                f"{path}: holds device {existing.device.get('slug')!r}, this run measured {device.get('slug')!r}; "
-                "pass --baseline-file for this device's own file"
-            )
-        merged = merge(existing, entries, run_id, run)
-        write_atomically(path, merged)
-        return merged
+    try:
+        with FileLock(f"{path}.lock"):
+            existing = load_baseline(path) or Baseline(device)
+            if existing.device.get("slug") != device.get("slug"):
+                raise BaselineError(
+                    f"{path}: holds device {existing.device.get('slug')!r}, this run measured "
+                    f"{device.get('slug')!r}; pass --baseline-file for this device's own file"
+                )
+            merged = merge(existing, entries, run_id, run)
+            write_atomically(path, merged)
+            return merged
+    except OSError as error:
+        raise BaselineError(f"{path}: cannot be written ({error}); the file was not modified") from None

@@ -11,10 +11,14 @@ GIB = 1024**3
 
 
 def classify(measured: float, baseline: float, tolerance: float) -> VerdictKind:
-    """Slower than baseline x (1 + tolerance) regresses; faster than baseline / (1 + tolerance) improves."""
-    if measured > baseline * (1 + tolerance):
+    """Slower than baseline x (1 + tolerance) regresses; faster than baseline / (1 + tolerance) improves.
+
+    Decided on the ratio measured / baseline, the number every verdict line shows, so the two never disagree.
+    """
+    ratio = measured / baseline
+    if ratio > 1 + tolerance:
         return VerdictKind.REGRESSION
-    if measured * (1 + tolerance) < baseline:
+    if ratio * (1 + tolerance) < 1:
         return VerdictKind.IMPROVED
     return VerdictKind.PASS
 
@@ -50,10 +54,10 @@ def compare_metrics(result: CaseResult, entry: BaselineEntry) -> tuple[MetricCom
 
 def describe(case_id: str, comparison: MetricComparison) -> str:
     """One line: case, measured vs baseline, ratio, tolerance."""
-    digits = 4 if comparison.unit == "s" else 2
+    number = "#.4g" if comparison.unit == "s" else ".2f"  # seconds span 1e-5 (CPU smoke) to 20 (200 frames)
     return (
-        f"{case_id}: {comparison.metric} {comparison.measured:.{digits}f} {comparison.unit} "
-        f"vs baseline {comparison.baseline:.{digits}f} {comparison.unit} "
+        f"{case_id}: {comparison.metric} {comparison.measured:{number}} {comparison.unit} "
+        f"vs baseline {comparison.baseline:{number}} {comparison.unit} "
         f"(x{comparison.ratio:.3f}, tolerance +{comparison.tolerance:.0%})"
     )
 

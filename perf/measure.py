@@ -49,7 +49,7 @@ def measure_case(key: CaseKey, benchmark: Any, runtime: Runtime, policy: RoundPo
             benchmark.pedantic(run, rounds=rounds, iterations=1, warmup_rounds=0)
         memory = read_peak(device)
     except (torch.OutOfMemoryError, RuntimeError) as error:
-        return _failure_result(key, runtime, error)
+        return _failure_result(key, runtime, backend_name, error)
     finally:
         reset_peak(device)
     if benchmark.stats is None:
@@ -58,7 +58,7 @@ def measure_case(key: CaseKey, benchmark: Any, runtime: Runtime, policy: RoundPo
     return CaseResult(key, Outcome.OK, prepared.dtype, timing, memory)
 
 
-def _failure_result(key: CaseKey, runtime: Runtime, error: BaseException) -> CaseResult:
+def _failure_result(key: CaseKey, runtime: Runtime, backend_name: str, error: BaseException) -> CaseResult:
     if is_out_of_memory(error):
         total = torch.cuda.get_device_properties(runtime.device).total_memory / GIB
         return CaseResult(
@@ -68,5 +68,9 @@ def _failure_result(key: CaseKey, runtime: Runtime, error: BaseException) -> Cas
         )
     message = str(error).splitlines()[0] if str(error) else type(error).__name__
     if any(marker in message.lower() for marker in _NO_KERNEL_MARKERS):
-        return CaseResult(key, Outcome.SKIPPED, reason=f"{key.backend} has no kernel for this shape: {message}")
+        return CaseResult(
+            key,
+            Outcome.SKIPPED,
+            reason=f"{backend_name} has no kernel for one of this case's attention calls (dtype or shape): {message}",
+        )
     raise error

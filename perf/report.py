@@ -18,8 +18,8 @@ def _numbers(verdict: Verdict) -> tuple[str, ...] | None:
     if time is None:
         return None
     return (
-        f"{time.measured:.4f}",
-        f"{time.baseline:.4f}",
+        f"{time.measured:#.4g}",
+        f"{time.baseline:#.4g}",
         f"x{time.ratio:.3f}",
         f"+{time.tolerance:.0%}",
         f"{memory.measured:.2f}" if memory else "",

@@ -48,4 +48,5 @@ def time_tolerance_for(
     """The slowdown (as a fraction) a case is held to, widened by its measured noise and regime."""
     noise = NOISE_MULTIPLIER * timing.iqr_s / timing.median_s if timing.median_s > 0 else 0.0
     regime = HOST_BOUND_TIME_TOLERANCE if timing.median_s < host_bound_below_s else 0.0
-    return math.ceil(max(default, noise, regime) * 100) / 100
+    # Round away binary noise first: 0.07 * 100 is 7.000000000000001, which must stay 7 %, not become 8 %.
+    return math.ceil(round(max(default, noise, regime) * 100, 9)) / 100

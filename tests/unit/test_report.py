@@ -1,0 +1,129 @@
+"""The end-of-session verdict table and the one-line count summary."""
+
+from __future__ import annotations
+
+from perf.report import render_verdict_table, summarize_counts
+from perf.results import MetricComparison, Verdict, VerdictKind
+
+
+def compared(case_id: str, kind: VerdictKind, measured_s: float, baseline_s: float, memory: bool = False) -> Verdict:
+    comparisons = [MetricComparison("time", "s", measured_s, baseline_s, 0.05, kind)]
+    if memory:
+        comparisons.append(MetricComparison("memory", "GiB", 1.5, 1.25, 0.02, VerdictKind.PASS))
+    return Verdict(case_id, kind, f"{case_id}: described", tuple(comparisons))
+
+
+def reasoned(case_id: str, kind: VerdictKind, why: str) -> Verdict:
+    return Verdict(case_id, kind, f"{case_id}: {why}")
+
+
+VERDICTS = [
+    compared("b-pass", VerdictKind.PASS, 0.3, 0.3),
+    reasoned("a-new", VerdictKind.NEW, "no baseline entry (run with --update-baselines to record one)"),
+    compared("z-regressed", VerdictKind.REGRESSION, 0.33, 0.3, memory=True),
+    reasoned("c-skipped", VerdictKind.SKIPPED, "sdpa-cudnn runs on cuda only"),
+    compared("a-regressed", VerdictKind.REGRESSION, 0.5, 0.3),
+    compared("d-improved", VerdictKind.IMPROVED, 0.2, 0.3),
+    reasoned("e-missing", VerdictKind.MISSING, "in the baseline but not produced by this run"),
+    reasoned("f-oom", VerdictKind.OOM, "CUDA out of memory"),
+    compared("a-pass", VerdictKind.PASS, 0.31, 0.3),
+]
+
+
+def case_column(lines: list[str]) -> list[str]:
+    return [line.split()[1] for line in lines]
+
+
+def test_an_empty_session_renders_no_table() -> None:
+    assert render_verdict_table([]) == []
+
+
+def test_table_lists_regressions_first_then_by_severity_and_case() -> None:
+    lines = render_verdict_table(VERDICTS)
+    assert case_column(lines) == [
+        "case",
+        "a-regressed",
+        "z-regressed",
+        "e-missing",
+        "f-oom",
+        "c-skipped",
+        "d-improved",
+        "a-new",
+        "a-pass",
+        "b-pass",
+    ]
+    assert [line.split()[0] for line in lines[1:3]] == ["REGRESSION", "REGRESSION"]
+
+
+def test_table_order_does_not_depend_on_input_order() -> None:
+    assert render_verdict_table(VERDICTS) == render_verdict_table(list(reversed(VERDICTS)))
+
+
+def test_table_has_a_header_and_one_line_per_case() -> None:
+    lines = render_verdict_table(VERDICTS)
+    assert len(lines) == len(VERDICTS) + 1
+    assert lines[0].split() == [
+        "verdict",
+        "case",
+        "time",
+        "s",
+        "baseline",
+        "s",
+        "ratio",
+        "tol",
+        "peak",
+        "GiB",
+        "baseline",
+        "GiB",
+    ]
+
+
+def test_a_compared_case_shows_its_numbers() -> None:
+    (_, row) = render_verdict_table([compared("case", VerdictKind.REGRESSION, 0.33, 0.3, memory=True)])
+    assert row.split() == ["REGRESSION", "case", "0.3300", "0.3000", "x1.100", "+5%", "1.50", "1.25"]
+
+
+def test_a_case_without_memory_leaves_the_memory_cells_empty() -> None:
+    (_, row) = render_verdict_table([compared("case", VerdictKind.PASS, 0.3, 0.3)])
+    assert row.split() == ["PASS", "case", "0.3000", "0.3000", "x1.000", "+5%"]
+    assert row == row.rstrip()
+
+
+def test_a_case_without_a_comparison_shows_its_reason_without_the_case_prefix() -> None:
+    (_, row) = render_verdict_table([reasoned("case-1", VerdictKind.SKIPPED, "sdpa-cudnn runs on cuda only")])
+    assert row.split(maxsplit=2) == ["SKIPPED", "case-1", "sdpa-cudnn runs on cuda only"]
+    assert row.count("case-1") == 1
+
+
+def test_columns_line_up() -> None:
+    lines = render_verdict_table(VERDICTS)
+    header, rows = lines[0], lines[1:]
+    assert {line.index(line.split()[1]) for line in lines} == {header.index("case")}
+    numbered = [
+        row for row in rows if row.split()[1] in {"a-regressed", "z-regressed", "d-improved", "a-pass", "b-pass"}
+    ]
+    assert {row.index(" x") + 1 for row in numbered} == {header.index("ratio")}
+    assert all(line == line.rstrip() for line in lines)
+
+
+def test_counts_name_each_kind_present() -> None:
+    summary = summarize_counts(VERDICTS)
+    assert set(summary.split(", ")) == {
+        "2 regression",
+        "1 missing",
+        "1 oom",
+        "1 skipped",
+        "1 improved",
+        "1 new",
+        "2 pass",
+    }
+
+
+def test_counts_leave_out_absent_kinds_and_are_deterministic() -> None:
+    verdicts = [compared("a", VerdictKind.PASS, 0.3, 0.3), compared("b", VerdictKind.PASS, 0.3, 0.3)]
+    assert summarize_counts(verdicts) == "2 pass"
+    assert summarize_counts(VERDICTS) == summarize_counts(reversed(VERDICTS))
+
+
+def test_counts_of_nothing_are_empty() -> None:
+    assert summarize_counts([]) == ""
