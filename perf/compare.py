@@ -52,11 +52,15 @@ def compare_metrics(result: CaseResult, entry: BaselineEntry) -> tuple[MetricCom
     return tuple(comparisons)
 
 
-def describe(case_id: str, comparison: MetricComparison) -> str:
-    """One line: case, measured vs baseline, ratio, tolerance."""
+def describe(case_id: str, *comparisons: MetricComparison) -> str:
+    """One line: case, then for each metric measured vs baseline, ratio, tolerance."""
+    return f"{case_id}: " + "; ".join(_describe_metric(comparison) for comparison in comparisons)
+
+
+def _describe_metric(comparison: MetricComparison) -> str:
     number = "#.4g" if comparison.unit == "s" else ".2f"  # seconds span 1e-5 (CPU smoke) to 20 (200 frames)
     return (
-        f"{case_id}: {comparison.metric} {comparison.measured:{number}} {comparison.unit} "
+        f"{comparison.metric} {comparison.measured:{number}} {comparison.unit} "
         f"vs baseline {comparison.baseline:{number}} {comparison.unit} "
         f"(x{comparison.ratio:.3f}, tolerance +{comparison.tolerance:.0%})"
     )
@@ -73,8 +77,8 @@ def judge(result: CaseResult, entry: BaselineEntry | None, require_baseline: boo
         kind = VerdictKind.REGRESSION if require_baseline else VerdictKind.NEW
         return Verdict(case_id, kind, f"{case_id}: no baseline entry (run with --update-baselines to record one)")
     comparisons = compare_metrics(result, entry)
-    worst = min(comparisons, key=lambda c: c.kind.rank)
-    return Verdict(case_id, worst.kind, describe(case_id, worst), comparisons)
+    worst = min((c.kind for c in comparisons), key=lambda kind: kind.rank)
+    return Verdict(case_id, worst, describe(case_id, *(c for c in comparisons if c.kind is worst)), comparisons)
 
 
 def missing_verdicts(expected_ids: Iterable[str], produced_ids: Iterable[str]) -> list[Verdict]:

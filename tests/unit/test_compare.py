@@ -349,3 +349,12 @@ def test_nothing_is_missing_when_every_entry_was_produced() -> None:
 
 def test_nothing_is_missing_from_an_empty_baseline() -> None:
     assert missing_verdicts([], ["a"]) == []
+
+
+def test_time_and_memory_regressing_together_share_one_line() -> None:
+    verdict = judge(measured(2.7618, 52 * GIB), entry(0.3384, 6 * GIB))
+    assert verdict.kind is VerdictKind.REGRESSION
+    assert verdict.reason == (
+        f"{CASE}: time 2.762 s vs baseline 0.3384 s (x8.161, tolerance +5%); "
+        "memory 52.00 GiB vs baseline 6.00 GiB (x8.667, tolerance +2%)"
+    )
