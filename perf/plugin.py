@@ -84,6 +84,12 @@ def pytest_collection_finish(session: pytest.Session) -> None:
             state.baseline = load_baseline(state.baseline_path)
         except BaselineError as error:
             raise pytest.UsageError(str(error)) from None
+        held = state.baseline.device.get("slug") if state.baseline else None
+        if held not in (None, state.device["slug"]):
+            raise pytest.UsageError(
+                f"{state.baseline_path}: holds baselines of {held!r}, this run is on {state.device['slug']!r}; "
+                "timings of another device are no baseline: pass --baseline-file for this device's own file"
+            )
 
 
 @pytest.fixture

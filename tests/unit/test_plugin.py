@@ -16,6 +16,7 @@ import torch
 
 import perf.plugin
 from perf.baseline import Baseline, BaselineEntry, RunInfo, load_baseline, to_json
+from perf.env import describe_device
 from perf.results import CaseKey, Resolution, Timing
 
 pytest_plugins = ["pytester"]
@@ -93,8 +94,8 @@ def measured_baseline(suite: pytest.Pytester, *args: str) -> tuple[Path, dict[st
     return path, json.loads(path.read_text())
 
 
-def synthetic_baseline(path: Path, medians: dict[str, float]) -> bytes:
-    """A valid baseline of attention entries at the given medians (slug irrelevant: only updates check it)."""
+def synthetic_baseline(path: Path, medians: dict[str, float], slug: str | None = None) -> bytes:
+    """A valid baseline of attention entries at the given medians, for this machine unless slug says otherwise."""
     entries = {}
     for case_id, median in medians.items():
         workload, rest = case_id.split("-sdpa-")
@@ -102,7 +103,8 @@ def synthetic_baseline(path: Path, medians: dict[str, float]) -> bytes:
         key = CaseKey(workload, f"sdpa-{backend}", int(frames.removesuffix("f")), Resolution(28, 28))
         assert key.case_id == case_id
         entries[case_id] = BaselineEntry(key, "fp32", Timing(median, 0.0, median, median, 5), None, 0.5, 0.02, "r1")
-    baseline = Baseline({"name": "cpu", "slug": "cpu-made-up"}, {"r1": RunInfo("then", "pytest", {})}, entries)
+    slug = slug or describe_device(torch.device("cpu"))["slug"]
+    baseline = Baseline({"name": "cpu", "slug": slug}, {"r1": RunInfo("then", "pytest", {})}, entries)
     path.write_text(json.dumps(to_json(baseline), indent=2) + "\n")
     return path.read_bytes()
 
@@ -323,12 +325,15 @@ def test_substitute_backend_measures_the_other_kernel_under_the_cases_name(suite
     assert benchmark["extra_info"]["measured_backend"] == "sdpa-math"
 
 
-def test_an_update_into_another_devices_file_is_refused_and_leaves_it(suite: pytest.Pytester) -> None:
+@pytest.mark.parametrize("update", [False, True], ids=["compare", "update"])
+def test_another_devices_baseline_is_refused_before_any_case_runs(suite: pytest.Pytester, update: bool) -> None:
     path = suite.path / "cpu.json"
-    before = synthetic_baseline(path, {DEFAULT: 1.0})  # slug cpu-made-up: not this machine's
-    result = run(suite, path, *BOTH, "--update-baselines")
+    before = synthetic_baseline(path, {DEFAULT: 1.0}, slug="cpu-made-up")
+    result = run(suite, path, *BOTH, *(["--update-baselines"] if update else []))
     assert result.ret == pytest.ExitCode.USAGE_ERROR
-    notes = [line for line in result.outlines if line.startswith("vggt-perf: baseline NOT updated: ")]
-    assert len(notes) == 1
-    assert f"{path}: holds device 'cpu-made-up'" in notes[0]
+    errors = [line for line in result.outlines + result.errlines if line.startswith("ERROR")]
+    assert len(errors) == 1
+    assert errors[0].startswith(f"ERROR: {path}: holds baselines of 'cpu-made-up', this run is on 'cpu-")
+    no_traceback(result)
+    result.assert_outcomes()  # no case ran
     assert path.read_bytes() == before
