@@ -60,12 +60,11 @@ def measure_case(key: CaseKey, benchmark: Any, runtime: Runtime, policy: RoundPo
 
 def _failure_result(key: CaseKey, runtime: Runtime, backend_name: str, error: BaseException) -> CaseResult:
     if is_out_of_memory(error):
+        where = f"at {key.frames} frames {key.resolution}"
+        if runtime.device.type != "cuda":
+            return CaseResult(key, Outcome.OOM, reason=f"out of memory {where} ({runtime.device.type})")
         total = torch.cuda.get_device_properties(runtime.device).total_memory / GIB
-        return CaseResult(
-            key,
-            Outcome.OOM,
-            reason=f"CUDA out of memory at {key.frames} frames {key.resolution} ({total:.1f} GiB GPU)",
-        )
+        return CaseResult(key, Outcome.OOM, reason=f"CUDA out of memory {where} ({total:.1f} GiB GPU)")
     message = str(error).splitlines()[0] if str(error) else type(error).__name__
     if any(marker in message.lower() for marker in _NO_KERNEL_MARKERS):
         return CaseResult(

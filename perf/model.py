@@ -36,7 +36,7 @@ def load_checkpoint(model: nn.Module, path: Path) -> None:
         else:
             state = torch.load(path, map_location="cpu", weights_only=True)
         model.load_state_dict(state, strict=True)
-    except (OSError, RuntimeError, ValueError) as error:
+    except Exception as error:  # torch.load, safetensors and load_state_dict raise many types; each is a bad file
         first_line = str(error).splitlines()[0] if str(error) else type(error).__name__
         raise ModelError(f"--vggt-weights {path}: cannot load a VGGT state dict ({first_line})") from None
 

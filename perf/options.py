@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,6 +36,7 @@ class SuiteOptions:
     memory_tolerance: float
     rounds: RoundPolicy
     substitute_backend: tuple[str, str] | None
+    benchmark_only: bool  # pytest-benchmark's --benchmark-only: unit tests are deselected, not skipped
 
 
 def _list_of(parse: Callable[[str], T], choices: Sequence[str] | None = None) -> Callable[[str], tuple[T, ...]]:
@@ -56,16 +58,33 @@ def _list_of(parse: Callable[[str], T], choices: Sequence[str] | None = None) ->
 
 
 def _positive_int(text: str) -> int:
-    value = int(text)
+    # ArgumentTypeError, not ValueError: argparse shows its message instead of "invalid _positive_int value".
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
     if value <= 0:
-        raise ValueError(f"{text} is not a positive integer")
+        raise argparse.ArgumentTypeError(f"{text} is not a positive integer")
     return value
 
 
 def _fraction(text: str) -> float:
-    value = float(text)
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
     if not 0 <= value < 10:
         raise argparse.ArgumentTypeError(f"{text} is not a fraction such as 0.05")
+    return value
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not 0 <= value < math.inf:
+        raise argparse.ArgumentTypeError(f"{text} is not a number of seconds such as 0.5")
     return value
 
 
@@ -155,7 +174,7 @@ def add_options(parser: pytest.Parser) -> None:
     )
     add(
         "--max-time",
-        type=float,
+        type=_seconds,
         default=RoundPolicy.max_time_s,
         help=f"seconds of timed rounds per case (at least --min-rounds). Default: {RoundPolicy.max_time_s}.",
     )
@@ -167,7 +186,7 @@ def add_options(parser: pytest.Parser) -> None:
     )
     add(
         "--warmup-time",
-        type=float,
+        type=_seconds,
         default=RoundPolicy.warmup_s,
         help=f"seconds of untimed warm-up per case, at least one forward. Default: {RoundPolicy.warmup_s}.",
     )
@@ -198,6 +217,7 @@ def read_options(config: pytest.Config) -> SuiteOptions:
         memory_tolerance=get("--memory-tolerance"),
         rounds=RoundPolicy(get("--warmup-time"), get("--max-time"), get("--min-rounds")),
         substitute_backend=get("--substitute-backend"),
+        benchmark_only=get("--benchmark-only", False),
     )
     if options.update_baselines and options.substitute_backend:
         raise pytest.UsageError("--substitute-backend measures another kernel: it cannot write baselines")

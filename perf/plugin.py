@@ -76,6 +76,16 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         metafunc.parametrize("perf_case", cases, ids=[case.case_id for case in cases])
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Under --benchmark-only, tests without the benchmark fixture are deselected rather than listed as skips."""
+    if not config.stash[STATE].options.benchmark_only:
+        return
+    others = [item for item in items if "benchmark" not in getattr(item, "fixturenames", ())]
+    if others:
+        config.hook.pytest_deselected(items=others)
+        items[:] = [item for item in items if "benchmark" in getattr(item, "fixturenames", ())]
+
+
 def pytest_collection_finish(session: pytest.Session) -> None:
     """Validate the baseline before any case runs: a broken file stops the session with one line."""
     state = session.config.stash[STATE]

@@ -337,3 +337,13 @@ def test_another_devices_baseline_is_refused_before_any_case_runs(suite: pytest.
     no_traceback(result)
     result.assert_outcomes()  # no case ran
     assert path.read_bytes() == before
+
+
+def test_benchmark_only_deselects_other_tests_instead_of_listing_them_as_skipped(suite: pytest.Pytester) -> None:
+    suite.makepyfile(test_plain="def test_not_a_benchmark():\n    assert True\n")
+    path = suite.path / "cpu.json"
+    result = run(suite, path, *BOTH, "--benchmark-only")
+    assert result.ret == pytest.ExitCode.OK
+    result.assert_outcomes(passed=2, deselected=1)
+    everything = run(suite, path, *BOTH)
+    everything.assert_outcomes(passed=3)

@@ -1,0 +1,269 @@
+"""measure_case on a CPU: what a measured case, a CUDA out-of-memory, a kernel refusal and other errors become."""
+
+from __future__ import annotations
+
+import dataclasses
+import gc
+import sys
+import time
+import types
+from collections.abc import Callable, Iterator
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+import perf.measure
+from perf.measure import GIB, _failure_result, measure_case, unavailable_reason
+from perf.model import vggt_unavailable_reason
+from perf.results import CaseKey, Outcome, Resolution
+from perf.runtime import Prepared, Runtime
+from perf.timing import RoundPolicy
+from perf.workloads import WORKLOADS
+
+CPU_RUNTIME = Runtime(torch.device("cpu"), models=None)  # type: ignore[arg-type]  # nothing here builds VGGT
+QUICK = RoundPolicy(warmup_s=0.0, max_time_s=0.005, min_rounds=2, max_rounds=4)
+TINY = CaseKey("attention", "sdpa-math", 1, Resolution(28, 28))
+BIG = CaseKey("attention", "sdpa-flash", 200, Resolution(518, 518))  # never allocated: its forward is faked
+
+
+@pytest.fixture(autouse=True, scope="module")
+def frozen_heap() -> Iterator[None]:
+    """measure_case runs gc.collect() around every case; frozen, this process's objects make that cheap."""
+    gc.collect()
+    gc.freeze()
+    yield
+    gc.unfreeze()
+
+
+def flash_enabled() -> bool:
+    return torch.backends.cuda.flash_sdp_enabled()
+
+
+class FakeBenchmark:
+    """pytest-benchmark's fixture as measure_case uses it: pedantic() runs the rounds, stats holds their seconds."""
+
+    def __init__(self, enabled: bool = True) -> None:
+        self.enabled = enabled
+        self.stats: types.SimpleNamespace | None = None
+        self.calls: list[dict[str, int]] = []
+        self.flash_enabled_while_timing: bool | None = None
+
+    def pedantic(self, target: Callable[[], None], rounds: int, iterations: int, warmup_rounds: int) -> None:
+        self.calls.append({"rounds": rounds, "iterations": iterations, "warmup_rounds": warmup_rounds})
+        self.flash_enabled_while_timing = flash_enabled()
+        samples = []
+        for _ in range(rounds if self.enabled else 1):  # disabled, pytest-benchmark runs the target once
+            started = time.perf_counter()
+            target()
+            samples.append(time.perf_counter() - started)
+        if self.enabled:
+            self.stats = types.SimpleNamespace(stats=types.SimpleNamespace(data=samples))
+
+
+def with_forward(monkeypatch: pytest.MonkeyPatch, forward: Callable[[], object], workload: str = "attention") -> list:
+    """Replace the workload's prepare with one yielding this forward; returns the keys it was prepared for."""
+    prepared_for: list[CaseKey] = []
+
+    def prepare(key: CaseKey, runtime: Runtime) -> Prepared:
+        prepared_for.append(key)
+        return Prepared(forward, "fp32")
+
+    monkeypatch.setitem(WORKLOADS, workload, dataclasses.replace(WORKLOADS[workload], prepare=prepare))
+    return prepared_for
+
+
+def raising(error: BaseException) -> Callable[[], object]:
+    def forward() -> object:
+        raise error
+
+    return forward
+
+
+@pytest.fixture
+def gpu_of_80_gib(monkeypatch: pytest.MonkeyPatch) -> None:
+    """There is no GPU here; the OOM reason asks torch for the total memory of the runtime's device."""
+    monkeypatch.setattr(
+        torch.cuda, "get_device_properties", lambda device: types.SimpleNamespace(total_memory=80 * GIB)
+    )
+
+
+def test_a_measured_case_has_its_rounds_timed_inside_the_backend() -> None:
+    benchmark = FakeBenchmark()
+    result = measure_case(TINY, benchmark, CPU_RUNTIME, QUICK, "sdpa-math")
+    assert result.outcome is Outcome.OK
+    assert result.key == TINY
+    assert result.dtype == "fp32"
+    assert result.memory is None  # no GPU memory on a CPU
+    assert result.reason == ""
+    (call,) = benchmark.calls
+    assert call["iterations"] == 1 and call["warmup_rounds"] == 0
+    assert QUICK.min_rounds <= call["rounds"] <= QUICK.max_rounds
+    assert result.timing is not None
+    assert result.timing.rounds == call["rounds"]
+    assert 0 < result.timing.min_s <= result.timing.median_s <= result.timing.max_s
+    assert benchmark.flash_enabled_while_timing is False  # sdpa-math forced while the rounds ran
+    assert flash_enabled()  # and released afterwards
+
+
+def test_the_measured_backend_is_the_one_activated_not_the_cases() -> None:
+    benchmark = FakeBenchmark()
+    flash_case = dataclasses.replace(TINY, backend="sdpa-flash")
+    result = measure_case(flash_case, benchmark, CPU_RUNTIME, QUICK, "sdpa-math")  # --substitute-backend
+    assert result.outcome is Outcome.OK
+    assert result.key == flash_case
+    assert benchmark.flash_enabled_while_timing is False
+
+
+def test_a_disabled_benchmark_skips_the_case() -> None:
+    result = measure_case(TINY, FakeBenchmark(enabled=False), CPU_RUNTIME, QUICK, "sdpa-math")
+    assert result.outcome is Outcome.SKIPPED
+    assert result.reason == "benchmarking is disabled (--benchmark-disable)"
+    assert result.timing is None
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 20.00 GiB. GPU 0 has a total capacity of 79 GiB"),
+        RuntimeError("CUDA error: out of memory\nCUDA kernel errors might be asynchronously reported"),
+    ],
+    ids=["OutOfMemoryError", "RuntimeError"],
+)
+def test_a_cuda_out_of_memory_becomes_the_cases_outcome(monkeypatch: pytest.MonkeyPatch, error: Exception) -> None:
+    prepared_for = with_forward(monkeypatch, raising(error))
+    benchmark = FakeBenchmark()
+    result = measure_case(BIG, benchmark, CPU_RUNTIME, QUICK, "sdpa-math")
+    assert prepared_for == [BIG]
+    assert result.outcome is Outcome.OOM
+    assert result.reason == "out of memory at 200 frames 518x518 (cpu)"
+    assert result.timing is None and result.memory is None
+    assert benchmark.calls == []  # warm-up failed: nothing was timed
+    assert flash_enabled()  # the forced backend was released on the way out
+
+
+def test_an_out_of_memory_while_preparing_inputs_is_an_oom_too(monkeypatch: pytest.MonkeyPatch) -> None:
+    def prepare(key: CaseKey, runtime: Runtime) -> Prepared:
+        raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
+
+    monkeypatch.setitem(WORKLOADS, "attention", dataclasses.replace(WORKLOADS["attention"], prepare=prepare))
+    result = measure_case(BIG, FakeBenchmark(), CPU_RUNTIME, QUICK, "sdpa-math")
+    assert result.outcome is Outcome.OOM
+    assert "200 frames 518x518" in result.reason
+
+
+def test_an_out_of_memory_during_the_timed_rounds_is_an_oom(monkeypatch: pytest.MonkeyPatch) -> None:
+    forwards = []
+
+    def forward() -> None:  # the two warm-up forwards fit; the first timed round does not
+        forwards.append(1)
+        if len(forwards) > 2:
+            raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 512.00 MiB")
+
+    with_forward(monkeypatch, forward)
+    benchmark = FakeBenchmark()
+    result = measure_case(BIG, benchmark, CPU_RUNTIME, QUICK, "sdpa-math")
+    assert len(benchmark.calls) == 1
+    assert result.outcome is Outcome.OOM
+    assert result.reason == "out of memory at 200 frames 518x518 (cpu)"
+
+
+@pytest.mark.filterwarnings("ignore:Flash attention:UserWarning")  # PyTorch says why flash refused
+def test_a_kernel_refusing_the_shape_skips_the_case_naming_the_backend(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A real refusal: PyTorch's CPU flash kernel needs one head dim for q, k and v.
+    q = torch.randn(1, 2, 16, 64)
+    v = torch.randn(1, 2, 16, 32)
+    with_forward(monkeypatch, lambda: F.scaled_dot_product_attention(q, q, v))
+    result = measure_case(BIG, FakeBenchmark(), CPU_RUNTIME, QUICK, "sdpa-flash")
+    assert result.outcome is Outcome.SKIPPED
+    assert result.reason == (
+        "sdpa-flash has no kernel for one of this case's attention calls (dtype or shape): "
+        "No available kernel.  Aborting execution."
+    )
+    assert flash_enabled() and torch.backends.cuda.math_sdp_enabled()
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "No available kernel. Aborting execution.",
+        "No viable backend for scaled_dot_product_attention was found.\nThis is likely due to turning off both",
+    ],
+)
+def test_pytorchs_no_kernel_messages_skip_the_case(monkeypatch: pytest.MonkeyPatch, message: str) -> None:
+    with_forward(monkeypatch, raising(RuntimeError(message)))
+    result = measure_case(BIG, FakeBenchmark(), CPU_RUNTIME, QUICK, "sdpa-default")
+    assert result.outcome is Outcome.SKIPPED
+    assert result.reason.startswith(
+        "sdpa-default has no kernel for one of this case's attention calls (dtype or shape)"
+    )
+    assert result.reason.endswith(message.splitlines()[0])
+    assert "\n" not in result.reason
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        RuntimeError("CUDA error: an illegal memory access was encountered"),
+        RuntimeError("mat1 and mat2 shapes cannot be multiplied (4x3 and 4x5)"),
+        ValueError("not a runtime error"),
+    ],
+    ids=["illegal-access", "shape-bug", "value-error"],
+)
+def test_any_other_error_propagates(monkeypatch: pytest.MonkeyPatch, error: Exception) -> None:
+    with_forward(monkeypatch, raising(error))
+    with pytest.raises(type(error)) as raised:
+        measure_case(TINY, FakeBenchmark(), CPU_RUNTIME, QUICK, "sdpa-math")
+    assert raised.value is error
+    assert flash_enabled()
+
+
+@pytest.mark.parametrize("workload", ["vggt-aggregator", "vggt-model"])
+def test_a_vggt_workload_on_a_cpu_is_skipped_before_anything_is_prepared(
+    monkeypatch: pytest.MonkeyPatch, workload: str
+) -> None:
+    prepared_for = with_forward(monkeypatch, raising(AssertionError("must not run")), workload)
+    benchmark = FakeBenchmark()
+    key = CaseKey(workload, "sdpa-default", 1, Resolution(350, 518))
+    result = measure_case(key, benchmark, CPU_RUNTIME, QUICK, "sdpa-default")
+    assert result.outcome is Outcome.SKIPPED
+    assert result.reason == f"{workload} needs a CUDA GPU; torch sees none (torch {torch.__version__})"
+    assert prepared_for == [] and benchmark.calls == []
+
+
+def test_a_backend_that_cannot_run_here_is_skipped_with_its_reason(monkeypatch: pytest.MonkeyPatch) -> None:
+    prepared_for = with_forward(monkeypatch, raising(AssertionError("must not run")))
+    key = dataclasses.replace(TINY, backend="sdpa-cudnn")
+    result = measure_case(key, FakeBenchmark(), CPU_RUNTIME, QUICK, "sdpa-cudnn")
+    assert result.outcome is Outcome.SKIPPED
+    assert result.reason == "sdpa-cudnn runs on cuda only, this run is on cpu"
+    assert prepared_for == []
+
+
+def test_a_vggt_workload_on_a_gpu_without_vggt_is_skipped_with_the_install_hint(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(perf.measure, "vggt_unavailable_reason", lambda: "vggt is not installed (pip install ...)")
+    runtime = Runtime(torch.device("cuda", 0), models=None)  # type: ignore[arg-type]  # only its device type is read
+    key = CaseKey("vggt-aggregator", "sdpa-flash", 20, Resolution(350, 518))
+    assert (
+        unavailable_reason(key, runtime, perf.measure.BACKENDS["sdpa-flash"])
+        == "vggt is not installed (pip install ...)"
+    )
+
+
+def test_the_real_vggt_reason_is_used_when_vggt_is_missing(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "vggt", None)  # not importable, even where it is installed
+    runtime = Runtime(torch.device("cuda", 0), models=None)  # type: ignore[arg-type]
+    key = CaseKey("vggt-model", "sdpa-default", 1, Resolution(350, 518))
+    reason = unavailable_reason(key, runtime, perf.measure.BACKENDS["sdpa-default"])
+    assert reason == vggt_unavailable_reason()
+    assert reason is not None and reason.startswith("vggt is not installed")
+
+
+def test_a_gpu_out_of_memory_names_the_gpus_size(gpu_of_80_gib: None) -> None:
+    gpu = Runtime(torch.device("cuda", 0), models=None)  # type: ignore[arg-type]  # only its device is read
+    error = torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 20.00 GiB")
+    result = _failure_result(BIG, gpu, "sdpa-flash", error)
+    assert result.outcome is Outcome.OOM
+    assert result.reason == "CUDA out of memory at 200 frames 518x518 (80.0 GiB GPU)"

@@ -1,0 +1,133 @@
+"""Every suite option parsed by a real pytest config into SuiteOptions, and every bad value a usage error."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from perf.options import SuiteOptions, read_options
+from perf.results import Resolution
+from perf.stats import DEFAULT_MEMORY_TOLERANCE, DEFAULT_TIME_TOLERANCE
+from perf.timing import RoundPolicy
+
+pytest_plugins = ["pytester"]
+
+
+@pytest.fixture
+def parse(pytester: pytest.Pytester):
+    """Command-line args -> a real pytest.Config with the suite's plugin loaded (not configured: no device probe)."""
+    pytester.makeconftest('pytest_plugins = ["perf.plugin"]')
+    return pytester.parseconfig
+
+
+def test_defaults(parse) -> None:
+    assert read_options(parse()) == SuiteOptions(
+        profile=None,
+        workloads=None,
+        backends=None,
+        frames=None,
+        resolutions=None,
+        vggt_weights=None,
+        vggt_revision="",
+        baseline_file=None,
+        update_baselines=False,
+        require_baseline=False,
+        time_tolerance=DEFAULT_TIME_TOLERANCE,
+        memory_tolerance=DEFAULT_MEMORY_TOLERANCE,
+        rounds=RoundPolicy(),
+        substitute_backend=None,
+        benchmark_only=False,
+    )
+
+
+def test_every_option_is_read(parse, tmp_path: Path) -> None:
+    config = parse(
+        "--profile", "quick",
+        "--workloads", "attention, vggt-model",
+        "--backends", "sdpa-flash,sdpa-math",
+        "--frames", "1,20,200",
+        "--resolution", "350x518, 518x518",
+        "--vggt-weights", str(tmp_path / "model.safetensors"),
+        "--vggt-revision", "abc123",
+        "--baseline-file", str(tmp_path / "h100.json"),
+        "--require-baseline",
+        "--time-tolerance", "0.1",
+        "--memory-tolerance", "0",
+        "--max-time", "3.5",
+        "--min-rounds", "7",
+        "--warmup-time", "0.25",
+        "--substitute-backend", "sdpa-flash=sdpa-math",
+        "--benchmark-only",
+    )  # fmt: skip
+    assert read_options(config) == SuiteOptions(
+        profile="quick",
+        workloads=("attention", "vggt-model"),
+        backends=("sdpa-flash", "sdpa-math"),
+        frames=(1, 20, 200),
+        resolutions=(Resolution(350, 518), Resolution(518, 518)),
+        vggt_weights=tmp_path / "model.safetensors",
+        vggt_revision="abc123",
+        baseline_file=tmp_path / "h100.json",
+        update_baselines=False,
+        require_baseline=True,
+        time_tolerance=0.1,
+        memory_tolerance=0.0,
+        rounds=RoundPolicy(warmup_s=0.25, max_time_s=3.5, min_rounds=7),
+        substitute_backend=("sdpa-flash", "sdpa-math"),
+        benchmark_only=True,
+    )
+
+
+def test_update_baselines_is_read(parse) -> None:
+    options = read_options(parse("--update-baselines"))
+    assert options.update_baselines is True
+    assert options.substitute_backend is None
+
+
+BAD_VALUES = [
+    (["--frames", "0"], "argument --frames: 0 is not a positive integer"),
+    (["--frames", "x"], "argument --frames: x is not a positive integer"),
+    (["--frames", "2,-1"], "argument --frames: -1 is not a positive integer"),
+    (["--frames", " , "], "argument --frames: expected a comma-separated list"),
+    (["--min-rounds", "0"], "argument --min-rounds: 0 is not a positive integer"),
+    (["--min-rounds", "many"], "argument --min-rounds: many is not a positive integer"),
+    (["--resolution", "350x"], "argument --resolution: resolution '350x' is not HxW, e.g. 350x518"),
+    (["--resolution", "0x518"], "argument --resolution: resolution '0x518' must be positive"),
+    (["--workloads", "attention,video"], "argument --workloads: unknown video; choose from vggt-aggregator"),
+    (["--backends", "sdpa-math,flash3"], "argument --backends: unknown flash3; choose from sdpa-default"),
+    (["--profile", "huge"], "argument --profile: invalid choice: 'huge'"),
+    (["--time-tolerance", "10"], "argument --time-tolerance: 10 is not a fraction such as 0.05"),
+    (["--time-tolerance", "-0.5"], "argument --time-tolerance: -0.5 is not a fraction such as 0.05"),
+    (["--time-tolerance", "nan"], "argument --time-tolerance: nan is not a fraction such as 0.05"),
+    (["--memory-tolerance", "2%"], "argument --memory-tolerance: 2% is not a fraction such as 0.05"),
+    (["--substitute-backend", "sdpa-flash"], "argument --substitute-backend: expected CASE_BACKEND=MEASURED"),
+    (["--substitute-backend", "sdpa-flash=flash3"], "argument --substitute-backend: expected CASE_BACKEND="),
+    (["--substitute-backend", "=sdpa-math"], "argument --substitute-backend: expected CASE_BACKEND="),
+    (["--max-time", "long"], "argument --max-time: long is not a number of seconds such as 0.5"),
+    (["--max-time", "nan"], "argument --max-time: nan is not a number of seconds such as 0.5"),
+    (["--max-time", "inf"], "argument --max-time: inf is not a number of seconds such as 0.5"),
+    (["--warmup-time", "-1"], "argument --warmup-time: -1 is not a number of seconds such as 0.5"),
+]
+
+
+@pytest.mark.parametrize(("args", "message"), BAD_VALUES, ids=[" ".join(args) for args, _ in BAD_VALUES])
+def test_a_bad_value_is_a_usage_error_naming_the_option(parse, args: list[str], message: str) -> None:
+    with pytest.raises(pytest.UsageError) as raised:
+        parse(*args)
+    error = str(raised.value)
+    assert message in error
+    assert "Traceback" not in error
+    assert "_positive_int" not in error
+    assert "_fraction" not in error
+
+
+def test_the_substitution_message_lists_the_backends(parse) -> None:
+    with pytest.raises(pytest.UsageError, match="from sdpa-default, sdpa-math, sdpa-efficient, sdpa-flash, sdpa-cudnn"):
+        parse("--substitute-backend", "sdpa-flash:sdpa-math")
+
+
+def test_substitute_backend_with_update_baselines_is_refused(parse) -> None:
+    config = parse("--update-baselines", "--substitute-backend", "sdpa-flash=sdpa-math")
+    with pytest.raises(pytest.UsageError, match=r"^--substitute-backend measures another kernel: it cannot write"):
+        read_options(config)
