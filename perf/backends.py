@@ -1,4 +1,5 @@
-"""The attention-backend registry: each routes every F.scaled_dot_product_attention call in its context."""
+"""The attention-backend registry: PyTorch's SDPA kernels and routed libraries (perf.kernels), each taking every
+F.scaled_dot_product_attention call inside its activate() block."""
 
 from __future__ import annotations
 
@@ -13,6 +14,8 @@ import torch.nn.functional as F
 from torch.nn.attention import SDPBackend, sdpa_kernel
 
 from perf.device import DTYPES
+from perf.kernel_proof import SDPA_KERNEL_PATTERNS
+from perf.kernels import ROUTED_BACKENDS, Activation, RoutedBackend
 
 # VGGT's head dim; the availability probe uses it so a backend that rejects 64 says so up front.
 _PROBE_SHAPE = (1, 2, 32, 64)
@@ -26,15 +29,24 @@ class SdpaBackend:
     summary: str
     kernel: SDPBackend | None
     device_types: frozenset[str] = frozenset({"cpu", "cuda"})
+    distribution: str = "torch"
+
+    def version(self) -> str:
+        return torch.__version__
+
+    @property
+    def kernel_pattern(self) -> str | None:
+        """What its CUDA kernel is called (perf.kernel_proof); None for the default, which may pick any."""
+        return SDPA_KERNEL_PATTERNS[self.name]
 
     @contextlib.contextmanager
-    def activate(self) -> Iterator[None]:
+    def activate(self) -> Iterator[Activation]:
         """Route SDPA to this kernel for the block; sdpa_kernel restores the previous choice on exit."""
         if self.kernel is None:
-            yield
+            yield Activation()
             return
         with sdpa_kernel(self.kernel):
-            yield
+            yield Activation()
 
     def unavailable_reason(self, device: torch.device, dtype: str) -> str | None:
         """None if a tiny VGGT-shaped call runs here, else the first reason PyTorch gives."""
@@ -74,4 +86,5 @@ SDPA_CUDNN = SdpaBackend(
     "sdpa-cudnn", "PyTorch SDPA cuDNN fused attention", SDPBackend.CUDNN_ATTENTION, frozenset({"cuda"})
 )
 
-BACKENDS = {b.name: b for b in (SDPA_DEFAULT, SDPA_MATH, SDPA_EFFICIENT, SDPA_FLASH, SDPA_CUDNN)}
+SDPA_BACKENDS = (SDPA_DEFAULT, SDPA_MATH, SDPA_EFFICIENT, SDPA_FLASH, SDPA_CUDNN)
+BACKENDS: dict[str, SdpaBackend | RoutedBackend] = {b.name: b for b in (*SDPA_BACKENDS, *ROUTED_BACKENDS)}

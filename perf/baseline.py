@@ -7,14 +7,14 @@ import math
 import os
 import stat
 import tempfile
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from filelock import FileLock
 
-from perf.results import CaseKey, Memory, Resolution, Timing
+from perf.results import CaseKey, Evidence, Memory, Resolution, Timing
 
 SCHEMA_VERSION = 1
 
@@ -41,6 +41,7 @@ class BaselineEntry:
     time_tolerance: float
     memory_tolerance: float
     run: str
+    evidence: Evidence = field(default_factory=Evidence)
 
 
 @dataclass(frozen=True)
@@ -97,6 +98,9 @@ def _entry_to_json(entry: BaselineEntry) -> dict[str, Any]:
         "peak_reserved_bytes": memory.peak_reserved_bytes if memory else None,
         "time_tolerance": entry.time_tolerance,
         "memory_tolerance": entry.memory_tolerance,
+        "attention_kernel": entry.evidence.attention_kernel,
+        "relative_error": entry.evidence.relative_error,
+        "compile_s": entry.evidence.compile_s,
         "run": entry.run,
     }
 
@@ -121,6 +125,15 @@ class _Reader:
         if (kind in (int, float, (int, float)) and isinstance(value, bool)) or not isinstance(value, kind):
             raise self.fail(f"{where}.{key}", f"expected {_kind_name(kind)}, got {type(value).__name__}")
         return value
+
+    def optional(self, obj: Any, key: str, read: Callable[[Any, str, str], Any], where: str, default: Any) -> Any:
+        """A field later schema additions made optional: absent or null is the default, else read it strictly."""
+        if isinstance(obj, dict) and obj.get(key) is None:
+            return default
+        return read(obj, key, where)
+
+    def text(self, obj: Any, key: str, where: str) -> str:
+        return self.get(obj, key, str, where)
 
     def number(self, obj: Any, key: str, where: str, minimum: float = 0.0) -> float:
         raw = self.get(obj, key, (int, float), where)
@@ -204,6 +217,11 @@ def _entry_from_json(read: _Reader, raw: Any, where: str) -> BaselineEntry:
         read.number(raw, "time_tolerance", where),
         read.number(raw, "memory_tolerance", where),
         read.get(raw, "run", str, where),
+        Evidence(
+            read.optional(raw, "attention_kernel", read.text, where, ""),
+            read.optional(raw, "relative_error", read.number, where, None),
+            read.optional(raw, "compile_s", read.number, where, 0.0),
+        ),
     )
 
 

@@ -69,6 +69,8 @@ def _describe_metric(comparison: MetricComparison) -> str:
 def judge(result: CaseResult, entry: BaselineEntry | None, require_baseline: bool = False) -> Verdict:
     """The verdict on one case: its outcome, then the worst of its metric comparisons."""
     case_id = result.key.case_id
+    if result.outcome is Outcome.WRONG:
+        return Verdict(case_id, VerdictKind.WRONG, f"{case_id}: {result.reason}")
     if result.outcome is Outcome.OOM:
         return Verdict(case_id, VerdictKind.OOM, f"{case_id}: {result.reason}")
     if result.outcome is Outcome.SKIPPED or result.timing is None:

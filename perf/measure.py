@@ -7,11 +7,13 @@ from typing import Any
 import torch
 
 from perf.backends import BACKENDS, SdpaBackend
+from perf.correctness import Accuracy, compare_outputs
 from perf.device import reduced_precision
+from perf.kernel_proof import KernelProof, cuda_kernel_times, prove_kernel
 from perf.memory import is_out_of_memory, read_peak, reset_peak
 from perf.model import vggt_unavailable_reason
-from perf.results import CaseKey, CaseResult, Outcome
-from perf.runtime import Runtime
+from perf.results import CaseKey, CaseResult, Evidence, Outcome
+from perf.runtime import Outputs, Prepared, Runtime
 from perf.stats import summarize_rounds
 from perf.timing import RoundPolicy, plan_rounds, synchronized, warm_up
 from perf.workloads import WORKLOADS
@@ -32,9 +34,11 @@ def unavailable_reason(key: CaseKey, runtime: Runtime, backend: SdpaBackend) -> 
 
 
 def measure_case(key: CaseKey, benchmark: Any, runtime: Runtime, policy: RoundPolicy, backend_name: str) -> CaseResult:
-    """Warm up, time rounds with benchmark.pedantic, read peak memory; OOM and kernel refusals become outcomes.
+    """Check the output, warm up, prove the kernel, time rounds with benchmark.pedantic, read peak memory.
 
     backend_name is the backend actually activated: the case's own, unless a substitution was asked for.
+    The check and the kernel proof run outside the timed rounds; a wrong output or another kernel than the
+    forced one makes the case WRONG, whatever its speed. OOM and kernel refusals become outcomes.
     """
     backend = BACKENDS[backend_name]
     if reason := unavailable_reason(key, runtime, backend):
@@ -44,9 +48,17 @@ def measure_case(key: CaseKey, benchmark: Any, runtime: Runtime, policy: RoundPo
     try:
         prepared = WORKLOADS[key.workload].prepare(key, runtime)
         run = synchronized(prepared.forward, device)
-        with backend.activate():
-            rounds = plan_rounds(warm_up(run, policy), policy)
-            benchmark.pedantic(run, rounds=rounds, iterations=1, warmup_rounds=0)
+        expected = prepared.reference.expected() if prepared.reference else None
+        with backend.activate() as activation:
+            accuracy = _check(prepared, expected)
+            del expected
+            reset_peak(device)  # peak memory is the timed forward's: not the check's reference and float64 copies
+            round_s = warm_up(run, policy)
+            proof = prove_kernel(backend.kernel_pattern, cuda_kernel_times(run, device))
+            evidence = Evidence(proof.kernel, accuracy.relative_error if accuracy else None, activation.compile_s)
+            if problem := _wrong(backend_name, accuracy, proof):
+                return CaseResult(key, Outcome.WRONG, prepared.dtype, reason=problem, evidence=evidence)
+            benchmark.pedantic(run, rounds=plan_rounds(round_s, policy), iterations=1, warmup_rounds=0)
         memory = read_peak(device)
     except (torch.OutOfMemoryError, RuntimeError) as error:
         return _failure_result(key, runtime, backend_name, error)
@@ -55,7 +67,23 @@ def measure_case(key: CaseKey, benchmark: Any, runtime: Runtime, policy: RoundPo
     if benchmark.stats is None:
         return CaseResult(key, Outcome.SKIPPED, prepared.dtype, reason="benchmarking is disabled (--benchmark-disable)")
     timing = summarize_rounds(benchmark.stats.stats.data)
-    return CaseResult(key, Outcome.OK, prepared.dtype, timing, memory)
+    return CaseResult(key, Outcome.OK, prepared.dtype, timing, memory, evidence=evidence)
+
+
+def _check(prepared: Prepared, expected: Outputs | None) -> Accuracy | None:
+    """One forward under the backend, its selected output against the reference; None where there is none."""
+    if prepared.reference is None or expected is None:
+        return None
+    return compare_outputs(prepared.reference.select(prepared.forward()), expected, prepared.reference.tolerance)
+
+
+def _wrong(backend_name: str, accuracy: Accuracy | None, proof: KernelProof) -> str:
+    """Why the case measured something else than the backend it names, or "" when it did not."""
+    if accuracy is not None and not accuracy.ok:
+        return f"{backend_name} computes a wrong output: {accuracy.describe()}"
+    if proof.problem:
+        return f"{backend_name} did not run its kernel: {proof.problem}"
+    return ""
 
 
 def _failure_result(key: CaseKey, runtime: Runtime, backend_name: str, error: BaseException) -> CaseResult:

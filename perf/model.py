@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import copy
 import importlib.util
+from collections.abc import Callable
 from pathlib import Path
 
 import torch
 from torch import nn
 
+from perf.correctness import MODEL_TOLERANCE
 from perf.device import DTYPES, reduced_precision
-from perf.results import CaseKey
-from perf.runtime import Prepared, Runtime
+from perf.results import CaseKey, Resolution
+from perf.runtime import Outputs, Prepared, Reference, Runtime
 
 INSTALL_HINT = "pip install -e '.[vggt]', or put facebookresearch/vggt's source on PYTHONPATH"
 
@@ -49,6 +51,15 @@ class VggtModels:
         self.weights = weights
         self._host_model: nn.Module | None = None
         self._resident: tuple[str, nn.Module] | None = None
+        self._reference: tuple[tuple[str, int, Resolution], Outputs] | None = None
+
+    def remember_reference(self, key: CaseKey, compute: Callable[[], Outputs]) -> Outputs:
+        """The reference output of this workload and input: computed on first use, kept for the next backend."""
+        input_key = (key.workload, key.frames, key.resolution)
+        if self._reference is None or self._reference[0] != input_key:
+            self._reference = None  # free the previous input's before computing the next
+            self._reference = (input_key, compute())
+        return self._reference[1]
 
     def _host(self) -> nn.Module:
         if self._host_model is None:
@@ -89,22 +100,52 @@ def _images(key: CaseKey, device: torch.device) -> torch.Tensor:
     return torch.rand(1, key.frames, 3, key.resolution.height, key.resolution.width, device=device)
 
 
-def _autocast_forward(module: nn.Module, images: torch.Tensor, dtype: str) -> Prepared:
+def _autocast_forward(module: nn.Module, images: torch.Tensor, dtype: str) -> Callable[[], object]:
     def forward() -> object:
         with torch.inference_mode(), torch.autocast(images.device.type, dtype=DTYPES[dtype]):
             return module(images)
 
-    return Prepared(forward, dtype)
+    return forward
+
+
+def _last_layer_tokens(output: object) -> torch.Tensor:
+    """The aggregator returns (24 layers of tokens, patch start index); the last layer carries every block's error."""
+    return output[0][-1]  # type: ignore[index]
+
+
+def _predictions(output: object) -> list[torch.Tensor]:
+    """The full model's predictions (camera, depth, points and their confidences), in a fixed order."""
+    return [value for name, value in sorted(output.items()) if name != "images"]  # type: ignore[attr-defined]
+
+
+def _against_default_backend(
+    key: CaseKey, runtime: Runtime, forward: Callable[[], object], select: Callable[[object], Outputs], dtype: str
+) -> Reference:
+    """The reference is this case's output under PyTorch's own SDPA dispatch, computed once per input and kept
+    on the host, so the backends of one input share it and it never counts in their peak GPU memory."""
+
+    def expected() -> Outputs:
+        return runtime.models.remember_reference(key, lambda: _to_host(select(forward())))
+
+    return Reference(expected, select, MODEL_TOLERANCE[dtype])
+
+
+def _to_host(outputs: Outputs) -> Outputs:
+    if isinstance(outputs, torch.Tensor):
+        return outputs.to("cpu")
+    return [tensor.to("cpu") for tensor in outputs]
 
 
 def prepare_aggregator(key: CaseKey, runtime: Runtime) -> Prepared:
     """The aggregator alone, weights and autocast in reduced precision, as VGGT's README table times it."""
     dtype = reduced_precision(runtime.device)
-    return _autocast_forward(runtime.models.resident("aggregator"), _images(key, runtime.device), dtype)
+    forward = _autocast_forward(runtime.models.resident("aggregator"), _images(key, runtime.device), dtype)
+    return Prepared(forward, dtype, _against_default_backend(key, runtime, forward, _last_layer_tokens, dtype))
 
 
 def prepare_model(key: CaseKey, runtime: Runtime) -> Prepared:
     """The full VGGT as its README runs it: fp32 weights under reduced-precision autocast."""
     dtype = reduced_precision(runtime.device)
-    prepared = _autocast_forward(runtime.models.resident("model"), _images(key, runtime.device), dtype)
-    return Prepared(prepared.forward, f"fp32+autocast-{dtype}")
+    forward = _autocast_forward(runtime.models.resident("model"), _images(key, runtime.device), dtype)
+    reference = _against_default_backend(key, runtime, forward, _predictions, dtype)
+    return Prepared(forward, f"fp32+autocast-{dtype}", reference)

@@ -124,6 +124,8 @@ def run_case(state: SuiteState, key: CaseKey, benchmark: Any) -> None:
     entry = state.baseline.entries.get(key.case_id) if state.baseline else None
     verdict = judge(result, entry, options.require_baseline)
     state.verdicts.append(verdict)
+    if result.outcome is Outcome.WRONG:
+        pytest.fail(f"WRONG {verdict.reason}", pytrace=False)
     if result.outcome is not Outcome.OK:
         pytest.skip(verdict.reason)
     if verdict.kind is VerdictKind.REGRESSION and not options.update_baselines:
@@ -145,6 +147,9 @@ def _annotate(benchmark: Any, result: CaseResult, measured_backend: str, device_
         reason=result.reason,
         peak_memory_bytes=result.memory.peak_allocated_bytes if result.memory else None,
         peak_reserved_bytes=result.memory.peak_reserved_bytes if result.memory else None,
+        attention_kernel=result.evidence.attention_kernel,
+        relative_error=result.evidence.relative_error,
+        compile_s=result.evidence.compile_s,
     )
 
 
@@ -195,6 +200,7 @@ def write_measured(state: SuiteState, config: pytest.Config) -> int:
             ),
             memory_tolerance=options.memory_tolerance,
             run="",
+            evidence=result.evidence,
         )
         for result in state.results.values()
         if result.outcome is Outcome.OK and result.timing is not None

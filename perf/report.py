@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from perf.results import MetricComparison, Verdict
 
@@ -53,3 +53,10 @@ def summarize_counts(verdicts: Iterable[Verdict]) -> str:
     for verdict in verdicts:
         counts[verdict.kind.value] = counts.get(verdict.kind.value, 0) + 1
     return ", ".join(f"{n} {kind}" for kind, n in sorted(counts.items()))
+
+
+def render_table(header: Sequence[str], rows: Iterable[Sequence[str]]) -> list[str]:
+    """Columns padded to their widest cell; the last column is left ragged."""
+    table = [tuple(header), *(tuple(row) for row in rows)]
+    widths = [max(len(row[i]) for row in table) for i in range(len(header))]
+    return ["  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip() for row in table]

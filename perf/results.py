@@ -68,6 +68,16 @@ class Outcome(enum.Enum):
     OK = "ok"
     OOM = "oom"
     SKIPPED = "skipped"
+    WRONG = "wrong"  # the backend's output was wrong, or another kernel than the forced one ran
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """What shows a case measured the backend it names: the attention kernel that ran and the output's error."""
+
+    attention_kernel: str = ""  # the fused attention kernel with the most device time; "" off-GPU or for none
+    relative_error: float | None = None  # output against the reference (perf.correctness); None if not checked
+    compile_s: float = 0.0  # one-off compilation during warm-up (flex), never part of the timed rounds
 
 
 @dataclass(frozen=True)
@@ -80,11 +90,13 @@ class CaseResult:
     timing: Timing | None = None
     memory: Memory | None = None
     reason: str = ""
+    evidence: Evidence = Evidence()
 
 
 class VerdictKind(enum.Enum):
     """Ordered worst first, so sorting by this puts regressions at the top of a report."""
 
+    WRONG = "wrong"
     REGRESSION = "regression"
     MISSING = "missing"
     OOM = "oom"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -18,9 +18,26 @@ class Runtime:
     models: VggtModels
 
 
+Outputs = torch.Tensor | Sequence[torch.Tensor]
+
+
+@dataclass(frozen=True)
+class Reference:
+    """How a case's output is checked before its timings count.
+
+    `expected` computes the reference outside the backend under test; `select` picks from one forward's output
+    the part compared with it; their relative error must stay within `tolerance` (see perf.correctness).
+    """
+
+    expected: Callable[[], Outputs]
+    select: Callable[[object], Outputs]
+    tolerance: float
+
+
 @dataclass(frozen=True)
 class Prepared:
-    """A case ready to time: a forward callable with its inputs bound, and the precision it computes in."""
+    """A case ready to time: a forward callable with its inputs bound, the precision it computes in, its check."""
 
     forward: Callable[[], object]
     dtype: str
+    reference: Reference | None = None

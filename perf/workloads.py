@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 from perf.attention import prepare_attention
+from perf.backends import BACKENDS
 from perf.model import prepare_aggregator, prepare_model
 from perf.results import CaseKey, Resolution
 from perf.runtime import Prepared, Runtime
@@ -107,7 +108,7 @@ PROFILES = {
         Profile(
             "full",
             "every workload, backend, frame count and resolution; slice it with the options",
-            (Slice(tuple(WORKLOADS), _SDPA, ALL_FRAMES, (README_RESOLUTION, MAX_RESOLUTION)),),
+            (Slice(tuple(WORKLOADS), tuple(BACKENDS), ALL_FRAMES, (README_RESOLUTION, MAX_RESOLUTION)),),
         ),
     )
 }

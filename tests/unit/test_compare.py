@@ -358,3 +358,10 @@ def test_time_and_memory_regressing_together_share_one_line() -> None:
         f"{CASE}: time 2.762 s vs baseline 0.3384 s (x8.161, tolerance +5%); "
         "memory 52.00 GiB vs baseline 6.00 GiB (x8.667, tolerance +2%)"
     )
+
+
+def test_a_wrong_backend_is_its_own_verdict_whatever_its_speed() -> None:
+    result = CaseResult(KEY, Outcome.WRONG, "bf16", timing(0.1), reason="relative error 0.9, tolerance 0.02")
+    verdict = judge(result, entry(0.3))
+    assert verdict.kind is VerdictKind.WRONG
+    assert verdict.reason == f"{CASE}: relative error 0.9, tolerance 0.02"

@@ -17,7 +17,7 @@ import perf.measure
 from perf.measure import GIB, _failure_result, measure_case, unavailable_reason
 from perf.model import vggt_unavailable_reason
 from perf.results import CaseKey, Outcome, Resolution
-from perf.runtime import Prepared, Runtime
+from perf.runtime import Prepared, Reference, Runtime
 from perf.timing import RoundPolicy
 from perf.workloads import WORKLOADS
 
@@ -267,3 +267,39 @@ def test_a_gpu_out_of_memory_names_the_gpus_size(gpu_of_80_gib: None) -> None:
     result = _failure_result(BIG, gpu, "sdpa-flash", error)
     assert result.outcome is Outcome.OOM
     assert result.reason == "CUDA out of memory at 200 frames 518x518 (80.0 GiB GPU)"
+
+
+def test_a_real_attention_case_is_checked_against_float32_math_and_records_its_error() -> None:
+    result = measure_case(TINY, FakeBenchmark(), CPU_RUNTIME, QUICK, "sdpa-math")
+    assert result.outcome is Outcome.OK
+    assert result.evidence.relative_error is not None
+    assert 0 <= result.evidence.relative_error < 1e-5  # fp32 on a CPU: summation order only
+    assert result.evidence.attention_kernel == ""  # nothing is profiled off-GPU
+
+
+def test_a_backend_with_a_wrong_output_is_wrong_and_is_not_timed(monkeypatch: pytest.MonkeyPatch) -> None:
+    output = torch.ones(2, 3)
+
+    def prepare(key: CaseKey, runtime: Runtime) -> Prepared:
+        return Prepared(lambda: output, "fp32", Reference(lambda: 2 * output, lambda out: out, tolerance=1e-2))
+
+    monkeypatch.setitem(WORKLOADS, "attention", dataclasses.replace(WORKLOADS["attention"], prepare=prepare))
+    benchmark = FakeBenchmark()
+    result = measure_case(TINY, benchmark, CPU_RUNTIME, QUICK, "sdpa-math")
+    assert result.outcome is Outcome.WRONG
+    assert result.reason == (
+        "sdpa-math computes a wrong output: relative error 5.0e-01 (max abs 1.0e+00), tolerance 1.0e-02"
+    )
+    assert result.evidence.relative_error == pytest.approx(0.5)
+    assert benchmark.calls == []
+
+
+def test_a_forced_backend_whose_kernel_did_not_run_is_wrong(monkeypatch: pytest.MonkeyPatch) -> None:
+    # As if profiled on a GPU: the math backend was forced, yet a fused flash kernel ran.
+    monkeypatch.setattr(perf.measure, "cuda_kernel_times", lambda run, device: {"pytorch_flash::flash_fwd_kernel": 5.0})
+    benchmark = FakeBenchmark()
+    result = measure_case(TINY, benchmark, CPU_RUNTIME, QUICK, "sdpa-math")
+    assert result.outcome is Outcome.WRONG
+    assert result.reason.startswith("sdpa-math did not run its kernel: expected no fused attention kernel, saw ")
+    assert result.evidence.attention_kernel == "pytorch_flash::flash_fwd_kernel"
+    assert benchmark.calls == []

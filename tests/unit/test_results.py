@@ -119,6 +119,7 @@ def test_case_keys_are_frozen() -> None:
 
 def test_verdict_kinds_are_ordered_worst_first() -> None:
     assert sorted(VerdictKind, key=lambda kind: kind.rank) == [
+        VerdictKind.WRONG,
         VerdictKind.REGRESSION,
         VerdictKind.MISSING,
         VerdictKind.OOM,
@@ -131,11 +132,11 @@ def test_verdict_kinds_are_ordered_worst_first() -> None:
 
 def test_verdict_rank_counts_from_zero_without_gaps() -> None:
     assert [kind.rank for kind in VerdictKind] == list(range(len(VerdictKind)))
-    assert VerdictKind.REGRESSION.rank == 0
+    assert VerdictKind.WRONG.rank == 0
     assert VerdictKind.PASS.rank == len(VerdictKind) - 1
 
 
-def test_regression_outranks_every_other_kind() -> None:
-    others = [kind for kind in VerdictKind if kind is not VerdictKind.REGRESSION]
+def test_only_a_wrong_measurement_outranks_a_regression() -> None:
+    others = [kind for kind in VerdictKind if kind not in (VerdictKind.REGRESSION, VerdictKind.WRONG)]
     assert all(VerdictKind.REGRESSION.rank < kind.rank for kind in others)
-    assert min(VerdictKind, key=lambda kind: kind.rank) is VerdictKind.REGRESSION
+    assert min(VerdictKind, key=lambda kind: kind.rank) is VerdictKind.WRONG
