@@ -12,7 +12,7 @@ import pytest
 from perf.backends import BACKENDS
 from perf.baseline import Baseline, BaselineEntry, BaselineError, RunInfo, load_baseline, update_baseline
 from perf.compare import judge, missing_verdicts
-from perf.device import select_device
+from perf.device import reduced_precision, select_device
 from perf.env import describe_device, fingerprint, vggt_revision
 from perf.measure import measure_case
 from perf.model import ModelError, VggtModels
@@ -67,7 +67,19 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
     return [
         f"vggt-perf: {state.device['name']} (baseline {state.baseline_path}), profile {state.profile}, "
         f"{len(state.cases)} cases",
+        backends_line(state),
     ]
+
+
+def backends_line(state: SuiteState) -> str:
+    """Which of this run's backends run here, by library version; `python -m perf backends` says why not."""
+    device = state.runtime.device
+    dtype = reduced_precision(device)
+    selected = [BACKENDS[name] for name in dict.fromkeys(case.backend for case in state.cases)]
+    runs = [f"{b.name} ({b.distribution} {b.version()})" for b in selected if not b.unavailable_reason(device, dtype)]
+    unavailable = [b.name for b in selected if b.unavailable_reason(device, dtype)]
+    line = f"vggt-perf backends: {', '.join(runs) or 'none'} run here"
+    return line + (f"; {', '.join(unavailable)} do not (python -m perf backends says why)" if unavailable else "")
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:

@@ -33,7 +33,7 @@ from perf.baseline import (
     update_baseline,
     write_atomically,
 )
-from perf.results import CaseKey, Memory, Resolution, Timing
+from perf.results import CaseKey, Evidence, Memory, Resolution, Timing
 
 DEVICE = {"name": "Test GPU", "slug": "test-gpu", "total_memory_bytes": "1024"}
 FILE_SETTINGS = settings(
@@ -69,6 +69,7 @@ def entries_of(run_ids: st.SearchStrategy[str]) -> st.SearchStrategy[BaselineEnt
         time_tolerance=fractions,
         memory_tolerance=fractions,
         run=run_ids,
+        evidence=st.builds(Evidence, st.text(max_size=30), st.none() | seconds, seconds),
     )
 
 
@@ -579,3 +580,29 @@ def test_concurrent_updaters_lose_nothing(tmp_path: Path) -> None:
         assert final.entries[entries[0].key.case_id].run == run_id
         assert final.runs[run_id] == run
     assert final.runs["seed"] == seed.runs["seed"]
+
+
+def test_an_entry_written_before_evidence_existed_loads_with_none_recorded() -> None:
+    document = entry_document()
+    (raw,) = document["entries"].values()
+    for field in ("attention_kernel", "relative_error", "compile_s"):
+        del raw[field]
+    (entry,) = from_json(document, Path("old.json")).entries.values()
+    assert entry.evidence == Evidence()
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "problem"),
+    [
+        ("attention_kernel", 3, "expected a string, got int"),
+        ("relative_error", "small", "expected an integer or a number, got str"),
+        ("compile_s", -1.0, "expected a finite number >= 0.0, got -1.0"),
+    ],
+)
+def test_a_mistyped_evidence_field_is_named(field: str, value: Any, problem: str) -> None:
+    document = entry_document()
+    (case_id, raw), *_ = document["entries"].items()
+    raw[field] = value
+    with pytest.raises(BaselineError) as error:
+        from_json(document, Path("b.json"))
+    assert f"entries.{case_id}.{field}: {problem}" in str(error.value)
