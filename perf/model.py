@@ -108,14 +108,16 @@ def _autocast_forward(module: nn.Module, images: torch.Tensor, dtype: str) -> Ca
     return forward
 
 
-def _last_layer_tokens(output: object) -> torch.Tensor:
+def last_layer_tokens(output: object) -> torch.Tensor:
     """The aggregator returns (24 layers of tokens, patch start index); the last layer carries every block's error."""
     return output[0][-1]  # type: ignore[index]
 
 
-def _predictions(output: object) -> list[torch.Tensor]:
-    """The full model's predictions (camera, depth, points and their confidences), in a fixed order."""
-    return [value for name, value in sorted(output.items()) if name != "images"]  # type: ignore[attr-defined]
+def model_predictions(output: object) -> list[torch.Tensor]:
+    """The full model's predictions (camera, depth, points and their confidences), in a fixed order; not the input
+    images it hands back, nor the list of every camera iteration, whose last one is pose_enc."""
+    items = sorted(output.items())  # type: ignore[attr-defined]
+    return [value for name, value in items if name != "images" and isinstance(value, torch.Tensor)]
 
 
 def _against_default_backend(
@@ -140,12 +142,12 @@ def prepare_aggregator(key: CaseKey, runtime: Runtime) -> Prepared:
     """The aggregator alone, weights and autocast in reduced precision, as VGGT's README table times it."""
     dtype = reduced_precision(runtime.device)
     forward = _autocast_forward(runtime.models.resident("aggregator"), _images(key, runtime.device), dtype)
-    return Prepared(forward, dtype, _against_default_backend(key, runtime, forward, _last_layer_tokens, dtype))
+    return Prepared(forward, dtype, _against_default_backend(key, runtime, forward, last_layer_tokens, dtype))
 
 
 def prepare_model(key: CaseKey, runtime: Runtime) -> Prepared:
     """The full VGGT as its README runs it: fp32 weights under reduced-precision autocast."""
     dtype = reduced_precision(runtime.device)
     forward = _autocast_forward(runtime.models.resident("model"), _images(key, runtime.device), dtype)
-    reference = _against_default_backend(key, runtime, forward, _predictions, dtype)
+    reference = _against_default_backend(key, runtime, forward, model_predictions, dtype)
     return Prepared(forward, f"fp32+autocast-{dtype}", reference)

@@ -16,7 +16,15 @@ from safetensors.torch import save_file
 from torch import nn
 
 import perf.model
-from perf.model import INSTALL_HINT, ModelError, VggtModels, load_checkpoint, vggt_unavailable_reason
+from perf.model import (
+    INSTALL_HINT,
+    ModelError,
+    VggtModels,
+    last_layer_tokens,
+    load_checkpoint,
+    model_predictions,
+    vggt_unavailable_reason,
+)
 from perf.results import CaseKey, Resolution
 from perf.runtime import Runtime
 
@@ -255,3 +263,32 @@ def test_prepared_vggt_forwards_run_the_resident_variant_under_autocast(
         assert tuple(images.shape) == (1, 3, 3, 28, 42)  # [batch, frames, RGB, H, W]
         assert images.dtype == torch.float32
         assert images.min() >= 0 and images.max() <= 1
+
+
+def test_the_models_predictions_are_its_tensors_without_the_images_and_the_camera_iterations() -> None:
+    pose, depth, images = torch.zeros(1, 2, 9), torch.ones(1, 2, 4, 4, 1), torch.rand(1, 2, 3, 4, 4)
+    output = {"pose_enc": pose, "pose_enc_list": [pose, pose], "depth": depth, "images": images}
+    selected = model_predictions(output)
+    assert len(selected) == 2
+    assert selected[0] is depth and selected[1] is pose  # sorted by name: depth, pose_enc
+
+
+def test_the_aggregators_last_layer_is_compared() -> None:
+    layers = [torch.full((1,), float(i)) for i in range(24)]
+    assert last_layer_tokens((layers, 5)) is layers[-1]
+
+
+def test_a_reference_is_computed_once_per_input_and_replaced_by_the_next() -> None:
+    models = VggtModels(torch.device("cpu"), None)
+    computed: list[int] = []
+
+    def compute(value: int):
+        return lambda: computed.append(value) or torch.tensor([value])
+
+    first = CaseKey("vggt-aggregator", "sdpa-default", 2, Resolution(70, 70))
+    same_input_other_backend = CaseKey("vggt-aggregator", "sdpa-flash", 2, Resolution(70, 70))
+    next_input = CaseKey("vggt-aggregator", "sdpa-default", 4, Resolution(70, 70))
+    assert models.remember_reference(first, compute(1)).item() == 1
+    assert models.remember_reference(same_input_other_backend, compute(2)).item() == 1
+    assert models.remember_reference(next_input, compute(3)).item() == 3
+    assert computed == [1, 3]
