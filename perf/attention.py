@@ -7,10 +7,9 @@ import torch.nn.functional as F
 
 from perf.correctness import ATTENTION_TOLERANCE, attention_reference
 from perf.device import DTYPES, reduced_precision
-from perf.results import CaseKey, Resolution
+from perf.results import PATCH_SIZE, CaseKey, Resolution
 from perf.runtime import Prepared, Reference, Runtime
 
-PATCH_SIZE = 14  # VGGT's DINOv2 ViT-L/14 patch embed
 SPECIAL_TOKENS = 5  # one camera token and four register tokens per frame
 HEADS = 16
 HEAD_DIM = 64
@@ -35,6 +34,7 @@ def checked_rows(tokens: int, device: torch.device) -> torch.Tensor:
 
 
 def prepare_attention(key: CaseKey, runtime: Runtime) -> Prepared:
+    runtime.models.release()  # VGGT's weights resident from an earlier case would count in this peak memory
     dtype = reduced_precision(runtime.device)
     tensors = [
         [torch.randn(shape, device=runtime.device, dtype=DTYPES[dtype]) for _ in "qkv"]
@@ -50,6 +50,9 @@ def prepare_attention(key: CaseKey, runtime: Runtime) -> Prepared:
         return [attention_reference(q[..., r, :], k, v) for (q, k, v), r in zip(tensors, rows, strict=True)]
 
     def select(outputs: object) -> list[torch.Tensor]:
+        shapes = [tuple(out.shape) for out in outputs]  # type: ignore[attr-defined]
+        if shapes != [tuple(q.shape) for q, _, _ in tensors]:  # before indexing: a bad index asserts on the GPU
+            raise ValueError(f"attention outputs shaped {shapes}, expected those of q")
         return [out[..., r, :] for out, r in zip(outputs, rows, strict=True)]  # type: ignore[call-overload]
 
     return Prepared(forward, dtype, Reference(expected, select, ATTENTION_TOLERANCE[dtype]))

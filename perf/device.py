@@ -16,7 +16,7 @@ def reduced_precision(device: torch.device) -> str:
     """bf16 where the GPU has it, fp16 on older GPUs (V100), fp32 on a CPU, where bf16 attention is slow."""
     if device.type != "cuda":
         return "fp32"
-    return "bf16" if torch.cuda.is_bf16_supported() else "fp16"
+    return "bf16" if torch.cuda.is_bf16_supported(including_emulation=False) else "fp16"
 
 
 def synchronize(device: torch.device) -> None:

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import torch
 
-# Libraries whose version changes what an attention backend or VGGT runs.
-_TRACKED_DISTRIBUTIONS = ("vggt", "flash-attn", "flash-attn-4", "triton", "pytest-benchmark")
+# Libraries whose version changes what an attention backend runs or how it is timed (vggt is recorded apart).
+_TRACKED_DISTRIBUTIONS = ("flash-attn", "flash-attn-3", "flash-attn-4", "triton", "pytest-benchmark")
 
 
 def slugify(name: str) -> str:
@@ -96,5 +96,5 @@ def fingerprint(device: torch.device, vggt_source: str) -> dict[str, str]:
         "host_cpu": host_cpu(),
         "vggt": vggt_source,
     }
-    environment.update({name: _distribution_version(name) for name in _TRACKED_DISTRIBUTIONS if name != "vggt"})
+    environment.update({name: _distribution_version(name) for name in _TRACKED_DISTRIBUTIONS})
     return environment

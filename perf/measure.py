@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import torch
@@ -48,7 +49,7 @@ def measure_case(key: CaseKey, benchmark: Any, runtime: Runtime, policy: RoundPo
     try:
         prepared = WORKLOADS[key.workload].prepare(key, runtime)
         run = synchronized(prepared.forward, device)
-        expected = prepared.reference.expected() if prepared.reference else None
+        expected = _expected(prepared, backend_name)
         with backend.activate() as activation:
             accuracy = _check(prepared, expected)
             del expected
@@ -70,11 +71,25 @@ def measure_case(key: CaseKey, benchmark: Any, runtime: Runtime, policy: RoundPo
     return CaseResult(key, Outcome.OK, prepared.dtype, timing, memory, evidence=evidence)
 
 
+def _expected(prepared: Prepared, backend_name: str) -> Outputs | None:
+    """The reference output, computed outside the backend; None where the backend's own output is the reference."""
+    reference = prepared.reference
+    if reference is None or reference.computed_by == backend_name:
+        return None
+    return reference.expected()
+
+
 def _check(prepared: Prepared, expected: Outputs | None) -> Accuracy | None:
-    """One forward under the backend, its selected output against the reference; None where there is none."""
+    """One forward under the backend, its selected output against the reference; None where there is none.
+
+    An output of the wrong shape is as wrong as it gets: an infinite error, never an exception.
+    """
     if prepared.reference is None or expected is None:
         return None
-    return compare_outputs(prepared.reference.select(prepared.forward()), expected, prepared.reference.tolerance)
+    try:
+        return compare_outputs(prepared.reference.select(prepared.forward()), expected, prepared.reference.tolerance)
+    except ValueError:
+        return Accuracy(math.inf, math.inf, prepared.reference.tolerance)
 
 
 def _wrong(backend_name: str, accuracy: Accuracy | None, proof: KernelProof) -> str:

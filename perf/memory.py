@@ -24,5 +24,10 @@ def read_peak(device: torch.device) -> Memory | None:
     return Memory(torch.cuda.max_memory_allocated(device), torch.cuda.max_memory_reserved(device))
 
 
+# How allocation failures read when they surface through a library rather than PyTorch's allocator.
+_OUT_OF_MEMORY_MARKERS = ("out of memory", "cublas_status_alloc_failed", "cudnn_status_alloc_failed")
+
+
 def is_out_of_memory(error: BaseException) -> bool:
-    return isinstance(error, torch.OutOfMemoryError) or "out of memory" in str(error).lower()
+    message = str(error).lower()
+    return isinstance(error, torch.OutOfMemoryError) or any(marker in message for marker in _OUT_OF_MEMORY_MARKERS)

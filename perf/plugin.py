@@ -76,8 +76,9 @@ def backends_line(state: SuiteState) -> str:
     device = state.runtime.device
     dtype = reduced_precision(device)
     selected = [BACKENDS[name] for name in dict.fromkeys(case.backend for case in state.cases)]
-    runs = [f"{b.name} ({b.distribution} {b.version()})" for b in selected if not b.unavailable_reason(device, dtype)]
-    unavailable = [b.name for b in selected if b.unavailable_reason(device, dtype)]
+    reasons = {b.name: b.unavailable_reason(device, dtype) for b in selected}
+    runs = [f"{b.name} ({b.distribution} {b.version()})" for b in selected if not reasons[b.name]]
+    unavailable = [b.name for b in selected if reasons[b.name]]
     line = f"vggt-perf backends: {', '.join(runs) or 'none'} run here"
     return line + (f"; {', '.join(unavailable)} do not (python -m perf backends says why)" if unavailable else "")
 

@@ -7,6 +7,7 @@ import re
 from dataclasses import dataclass
 
 _RESOLUTION = re.compile(r"^(\d+)x(\d+)$")
+PATCH_SIZE = 14  # VGGT's DINOv2 ViT-L/14 patch embed: input sides are multiples of it
 
 
 @dataclass(frozen=True, order=True)
@@ -24,6 +25,8 @@ class Resolution:
         height, width = int(match.group(1)), int(match.group(2))
         if height <= 0 or width <= 0:
             raise ValueError(f"resolution {text!r} must be positive")
+        if height % PATCH_SIZE or width % PATCH_SIZE:
+            raise ValueError(f"resolution {text!r}: VGGT takes sides that are multiples of {PATCH_SIZE}, e.g. 350x518")
         return cls(height, width)
 
     def __str__(self) -> str:

@@ -26,12 +26,14 @@ class Reference:
     """How a case's output is checked before its timings count.
 
     `expected` computes the reference outside the backend under test; `select` picks from one forward's output
-    the part compared with it; their relative error must stay within `tolerance` (see perf.correctness).
+    the part compared with it (raising ValueError for an output of the wrong shape); their relative error must
+    stay within `tolerance` (see perf.correctness).
     """
 
     expected: Callable[[], Outputs]
     select: Callable[[object], Outputs]
     tolerance: float
+    computed_by: str | None = None  # the backend whose own output the reference is: its cases are not checked
 
 
 @dataclass(frozen=True)

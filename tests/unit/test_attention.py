@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import types
 
 import pytest
 import torch
@@ -11,10 +12,11 @@ from hypothesis import strategies as st
 
 from perf.attention import attention_shapes, prepare_attention, tokens_per_frame
 from perf.backends import BACKENDS
+from perf.model import VggtModels
 from perf.results import CaseKey, Resolution
 from perf.runtime import Runtime
 
-CPU_RUNTIME = Runtime(torch.device("cpu"), models=None)  # type: ignore[arg-type]  # attention builds no model
+CPU_RUNTIME = Runtime(torch.device("cpu"), VggtModels(torch.device("cpu"), None))  # builds no model: attention
 
 
 @pytest.mark.parametrize(
@@ -99,3 +101,19 @@ def test_each_cpu_backend_computes_the_same_attention(backend: str) -> None:
     for output, shape in zip(outputs, attention_shapes(2, Resolution(28, 28)), strict=True):
         q, k, v = (torch.randn(shape) for _ in "qkv")
         torch.testing.assert_close(output, reference_attention(q, k, v), rtol=1e-4, atol=1e-5)
+
+
+def test_preparing_attention_frees_the_gpu_of_vggts_weights() -> None:
+    released: list[bool] = []
+    models = types.SimpleNamespace(release=lambda: released.append(True))
+    prepare_attention(CaseKey("attention", "sdpa-math", 1, Resolution(28, 28)), Runtime(torch.device("cpu"), models))
+    assert released == [True]
+
+
+def test_an_output_of_the_wrong_shape_is_refused_before_it_is_indexed() -> None:
+    prepared = prepare_attention(CaseKey("attention", "sdpa-math", 2, Resolution(28, 28)), CPU_RUNTIME)
+    assert prepared.reference is not None
+    outputs = prepared.forward()
+    prepared.reference.select(outputs)  # the right shapes pass
+    with pytest.raises(ValueError, match="expected those of q"):
+        prepared.reference.select([out.transpose(1, 2) for out in outputs])

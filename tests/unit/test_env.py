@@ -23,7 +23,7 @@ CPU = torch.device("cpu")
 CUDA = torch.device("cuda", 0)  # only a name here: nothing in these tests touches a GPU
 FINGERPRINT_KEYS = {
     "python", "torch", "cuda", "cudnn", "driver", "host_cpu", "vggt",
-    "flash-attn", "flash-attn-4", "triton", "pytest-benchmark",
+    "flash-attn", "flash-attn-3", "flash-attn-4", "triton", "pytest-benchmark",
 }  # fmt: skip
 
 

@@ -15,13 +15,13 @@ import torch.nn.functional as F
 
 import perf.measure
 from perf.measure import GIB, _failure_result, measure_case, unavailable_reason
-from perf.model import vggt_unavailable_reason
+from perf.model import VggtModels, vggt_unavailable_reason
 from perf.results import CaseKey, Outcome, Resolution
 from perf.runtime import Prepared, Reference, Runtime
 from perf.timing import RoundPolicy
 from perf.workloads import WORKLOADS
 
-CPU_RUNTIME = Runtime(torch.device("cpu"), models=None)  # type: ignore[arg-type]  # nothing here builds VGGT
+CPU_RUNTIME = Runtime(torch.device("cpu"), VggtModels(torch.device("cpu"), None))  # builds VGGT only on use
 QUICK = RoundPolicy(warmup_s=0.0, max_time_s=0.005, min_rounds=2, max_rounds=4)
 TINY = CaseKey("attention", "sdpa-math", 1, Resolution(28, 28))
 BIG = CaseKey("attention", "sdpa-flash", 200, Resolution(518, 518))  # never allocated: its forward is faked
@@ -303,3 +303,34 @@ def test_a_forced_backend_whose_kernel_did_not_run_is_wrong(monkeypatch: pytest.
     assert result.reason.startswith("sdpa-math did not run its kernel: expected no fused attention kernel, saw ")
     assert result.evidence.attention_kernel == "pytorch_flash::flash_fwd_kernel"
     assert benchmark.calls == []
+
+
+def test_the_backend_whose_output_is_the_reference_is_not_checked_against_itself(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def never() -> torch.Tensor:
+        raise AssertionError("the reference of the reference backend was computed")
+
+    def prepare(key: CaseKey, runtime: Runtime) -> Prepared:
+        return Prepared(lambda: torch.ones(2), "fp32", Reference(never, lambda out: out, 1e-2, computed_by="sdpa-math"))
+
+    monkeypatch.setitem(WORKLOADS, "attention", dataclasses.replace(WORKLOADS["attention"], prepare=prepare))
+    result = measure_case(TINY, FakeBenchmark(), CPU_RUNTIME, QUICK, "sdpa-math")
+    assert result.outcome is Outcome.OK
+    assert result.evidence.relative_error is None
+
+
+def test_an_output_of_the_wrong_shape_is_wrong_not_a_crash(monkeypatch: pytest.MonkeyPatch) -> None:
+    def untransposed(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, **_: object) -> torch.Tensor:
+        return q.transpose(1, 2).contiguous()  # [B, N, H, D] handed back as if it were [B, H, N, D]
+
+    monkeypatch.setattr(torch.nn.functional, "scaled_dot_product_attention", untransposed)
+    result = measure_case(TINY, FakeBenchmark(), CPU_RUNTIME, QUICK, "sdpa-math")
+    assert result.outcome is Outcome.WRONG
+    assert result.reason == "sdpa-math computes a wrong output: relative error inf (max abs inf), tolerance 1.0e-04"
+
+
+def test_an_allocation_failure_inside_cublas_is_an_oom() -> None:
+    error = RuntimeError("CUDA error: CUBLAS_STATUS_ALLOC_FAILED when calling `cublasCreate(handle)`")
+    result = _failure_result(BIG, CPU_RUNTIME, "sdpa-flash", error)
+    assert result.outcome is Outcome.OOM

@@ -20,6 +20,7 @@ from perf.model import (
     INSTALL_HINT,
     ModelError,
     VggtModels,
+    _images,
     last_layer_tokens,
     load_checkpoint,
     model_predictions,
@@ -292,3 +293,11 @@ def test_a_reference_is_computed_once_per_input_and_replaced_by_the_next() -> No
     assert models.remember_reference(same_input_other_backend, compute(2)).item() == 1
     assert models.remember_reference(next_input, compute(3)).item() == 3
     assert computed == [1, 3]
+
+
+def test_every_backend_of_an_input_sees_the_same_images() -> None:
+    key = CaseKey("vggt-aggregator", "sdpa-default", 2, Resolution(28, 42))
+    first, second = _images(key, torch.device("cpu")), _images(key, torch.device("cpu"))
+    assert first.shape == (1, 2, 3, 28, 42)
+    assert torch.equal(first, second)
+    assert first.min() >= 0 and first.max() <= 1 and first.std() > 0.1

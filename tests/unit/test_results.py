@@ -63,7 +63,7 @@ def test_resolution_prints_as_hxw() -> None:
 @settings(max_examples=50, deadline=None)
 @given(height=sides, width=sides)
 def test_parse_reads_back_what_str_writes(height: int, width: int) -> None:
-    resolution = Resolution(height, width)
+    resolution = Resolution(14 * height, 14 * width)
     assert Resolution.parse(str(resolution)) == resolution
 
 
@@ -140,3 +140,9 @@ def test_only_a_wrong_measurement_outranks_a_regression() -> None:
     others = [kind for kind in VerdictKind if kind not in (VerdictKind.REGRESSION, VerdictKind.WRONG)]
     assert all(VerdictKind.REGRESSION.rank < kind.rank for kind in others)
     assert min(VerdictKind, key=lambda kind: kind.rank) is VerdictKind.WRONG
+
+
+@pytest.mark.parametrize("text", ["350x500", "351x518", "13x14"])
+def test_a_side_vggt_cannot_patch_is_refused(text: str) -> None:
+    with pytest.raises(ValueError, match="multiples of 14"):
+        Resolution.parse(text)

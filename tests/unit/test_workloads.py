@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from perf.attention import prepare_attention
 from perf.backends import BACKENDS
+from perf.model import VggtModels
 from perf.results import CaseKey, Resolution
 from perf.runtime import Runtime
 from perf.workloads import (
@@ -208,7 +209,7 @@ def test_smoke_profile_measures_something_on_a_cpu() -> None:
 
 def test_the_largest_smoke_attention_case_runs_on_a_cpu() -> None:
     largest = max((c for c in matrix(SMOKE) if c.workload == "attention"), key=lambda c: c.frames)
-    prepared = prepare_attention(largest, Runtime(torch.device("cpu"), models=None))  # type: ignore[arg-type]
+    prepared = prepare_attention(largest, Runtime(torch.device("cpu"), VggtModels(torch.device("cpu"), None)))
     with BACKENDS["sdpa-math"].activate():
         frame_out, global_out = prepared.forward()  # type: ignore[misc]
     assert prepared.dtype == "fp32"
