@@ -11,6 +11,7 @@ import torch.nn.functional as F
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import perf.correctness
 from perf.correctness import (
     ATTENTION_TOLERANCE,
     MODEL_TOLERANCE,
@@ -155,3 +156,15 @@ def test_kernel_output_passes_and_permuted_tokens_fail(shape: tuple[int, ...], d
     assert compare_outputs(output, reference, ATTENTION_TOLERANCE[dtype]).ok
     permuted = compare_outputs(output.roll(1, dims=-2), reference, ATTENTION_TOLERANCE[dtype])
     assert permuted.relative_error > WIDE_MARGIN * ATTENTION_TOLERANCE[dtype]
+
+
+def test_chunked_comparison_equals_the_whole_one(monkeypatch: pytest.MonkeyPatch) -> None:
+    output = torch.randn(3, 50)
+    reference = output + 0.01 * torch.randn(3, 50)
+    whole = compare_outputs(output, reference, 1.0)
+    monkeypatch.setattr(perf.correctness, "COMPARE_CHUNK_ELEMENTS", 7)  # 150 elements in 22 chunks
+    chunked = compare_outputs(output, reference, 1.0)
+    assert chunked.relative_error == pytest.approx(whole.relative_error, rel=1e-12)
+    assert chunked.max_abs_error == whole.max_abs_error
+    output[2, 49] = float("nan")  # in the last, partial chunk
+    assert not compare_outputs(output, reference, 1.0).ok
