@@ -300,3 +300,26 @@ def update_baseline(
             return merged
     except OSError as error:
         raise BaselineError(f"{path}: cannot be written ({error}); the file was not modified") from None
+
+
+def remove_entries(path: Path, case_ids: Iterable[str]) -> Baseline:
+    """Drop the named entries and the runs no remaining entry refers to, under the same lock as update_baseline.
+
+    Ids not in the file are ignored; where none is, nothing is written. A missing or invalid file raises
+    BaselineError before anything is written, and so does a write that fails.
+    """
+    doomed = set(case_ids)
+    try:
+        with FileLock(f"{path}.lock"):
+            existing = load_baseline(path)
+            if existing is None:
+                raise BaselineError(f"{path}: no such baseline file; check the path")
+            if not doomed & existing.entries.keys():
+                return existing
+            entries = {case_id: e for case_id, e in existing.entries.items() if case_id not in doomed}
+            used = {entry.run for entry in entries.values()}
+            pruned = Baseline(existing.device, {k: v for k, v in existing.runs.items() if k in used}, entries)
+            write_atomically(path, pruned)
+            return pruned
+    except OSError as error:
+        raise BaselineError(f"{path}: cannot be written ({error}); the file was not modified") from None

@@ -3,16 +3,25 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from collections.abc import Sequence
+from pathlib import Path
+from typing import NoReturn
 
-from perf.backends import BACKENDS
-from perf.device import reduced_precision, select_device
-from perf.env import describe_device
+from perf.baseline import Baseline, BaselineError, load_baseline, remove_entries
+from perf.baseline_report import entries_to_prune, render_diff, render_removals, render_show
 from perf.report import render_table
+
+# The torch-dependent modules (registries, device) are imported inside the commands that need them, so the
+# baseline commands that only read files (show, diff) start without torch and run on any machine.
 
 
 def backends_table() -> list[str]:
     """Every registered backend on this machine's device: library, version, whether it runs and why not."""
+    from perf.backends import BACKENDS
+    from perf.device import reduced_precision, select_device
+    from perf.env import describe_device
+
     device = select_device()
     dtype = reduced_precision(device)
     rows = []
@@ -31,10 +40,82 @@ def backends_table() -> list[str]:
     return [header, *render_table(("backend", "library", "version", "status", "reason"), rows)]
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m perf", description=__doc__)
+def _load(path: Path) -> Baseline:
+    baseline = load_baseline(path)
+    if baseline is None:
+        raise BaselineError(f"{path}: no such baseline file; check the path")
+    return baseline
+
+
+def _show(args: argparse.Namespace) -> list[str]:
+    return render_show(_load(args.file), str(args.file))
+
+
+def _diff(args: argparse.Namespace) -> list[str]:
+    return render_diff(_load(args.a), _load(args.b), str(args.a), str(args.b))
+
+
+def _prune(args: argparse.Namespace) -> list[str]:
+    from perf.backends import BACKENDS
+    from perf.workloads import WORKLOADS
+
+    baseline = _load(args.file)
+    removals = entries_to_prune(baseline, WORKLOADS, BACKENDS)
+    if not removals:
+        return [f"{args.file}: every entry's workload and backend is registered; nothing to remove"]
+    listing = render_removals(removals)
+    if args.dry_run:
+        return [
+            *listing,
+            f"dry run: {len(removals)} of {len(baseline.entries)} entries would be removed; file unchanged",
+        ]
+    pruned = remove_entries(args.file, [removal.case_id for removal in removals])
+    kept = f"{len(pruned.entries)} entries and {len(pruned.runs)} runs kept"
+    return [*listing, f"removed {len(removals)} entries from {args.file}; {kept}"]
+
+
+class _Parser(argparse.ArgumentParser):
+    """Usage errors in one line with exit 2, like the commands' own errors."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+
+
+_PRUNE_HELP = (
+    "remove the entries whose workload or backend is no longer registered: no test produces them any more. "
+    "Entries at frame counts or resolutions outside the full profile are kept: --frames and --resolution still "
+    "measure them"
+)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="python -m perf", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("backends", help="list the attention backends with their status on this machine")
-    parser.parse_args(argv)
-    print("\n".join(backends_table()))
+    commands.add_parser("backends", help="list the attention backends with their status on this machine").set_defaults(
+        run=lambda _: backends_table()
+    )
+    baseline = commands.add_parser("baseline", help="show, compare and prune baseline files (baselines/*.json)")
+    actions = baseline.add_subparsers(dest="action", required=True)
+    show = actions.add_parser("show", help="every entry of a baseline file, its runs and its device")
+    show.add_argument("file", type=Path, help="a baseline file, e.g. baselines/nvidia-h100-80gb-hbm3.json")
+    show.set_defaults(run=_show)
+    diff = actions.add_parser("diff", help="two baseline files side by side: medians, B/A, peak memory, environment")
+    diff.add_argument("a", type=Path, help="baseline file A")
+    diff.add_argument("b", type=Path, help="baseline file B (ratios are B/A)")
+    diff.set_defaults(run=_diff)
+    prune = actions.add_parser("prune", help=_PRUNE_HELP, description=_PRUNE_HELP)
+    prune.add_argument("file", type=Path, help="the baseline file to prune (written atomically, under its lock)")
+    prune.add_argument("--dry-run", action="store_true", help="list what would be removed, write nothing")
+    prune.set_defaults(run=_prune)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        lines = args.run(args)
+    except BaselineError as error:
+        print(error, file=sys.stderr)
+        return 2
+    print("\n".join(lines))
     return 0
