@@ -82,6 +82,8 @@ def to_json(baseline: Baseline) -> dict[str, Any]:
 
 def _entry_to_json(entry: BaselineEntry) -> dict[str, Any]:
     memory = entry.memory
+    # Written only where there are samples: rewriting an older file leaves its sample-less entries untouched.
+    samples = {"samples_s": list(entry.timing.samples_s)} if entry.timing.samples_s else {}
     return {
         "workload": entry.key.workload,
         "backend": entry.key.backend,
@@ -94,6 +96,7 @@ def _entry_to_json(entry: BaselineEntry) -> dict[str, Any]:
         "min_s": entry.timing.min_s,
         "max_s": entry.timing.max_s,
         "rounds": entry.timing.rounds,
+        **samples,
         "peak_memory_bytes": memory.peak_allocated_bytes if memory else None,
         "peak_reserved_bytes": memory.peak_reserved_bytes if memory else None,
         "time_tolerance": entry.time_tolerance,
@@ -137,7 +140,7 @@ class _Reader:
 
     def number(self, obj: Any, key: str, where: str, minimum: float = 0.0) -> float:
         raw = self.get(obj, key, (int, float), where)
-        value = float(raw) if abs(raw) < 1e300 else math.inf
+        value = math.inf if isinstance(raw, int) and abs(raw) >= 1e300 else float(raw)  # float() of 10**400 raises
         if not math.isfinite(value) or value < minimum:
             raise self.fail(f"{where}.{key}", f"expected a finite number >= {minimum}, got {value}")
         return value
@@ -148,6 +151,11 @@ class _Reader:
             raise self.fail(f"{where}.{key}", f"expected an integer >= {minimum}, got {value}")
         return value
 
+    def samples(self, obj: Any, key: str, where: str) -> tuple[float, ...]:
+        """Round seconds: a list of finite numbers >= 0, each checked by number() under its name, e.g. samples_s[3]."""
+        values = self.get(obj, key, list, where)
+        return tuple(self.number({f"{key}[{i}]": value}, f"{key}[{i}]", where) for i, value in enumerate(values))
+
     def strings(self, obj: Any, where: str) -> dict[str, str]:
         if not isinstance(obj, dict) or not all(isinstance(v, str) for v in obj.values()):
             raise self.fail(where, "expected an object of strings")
@@ -156,10 +164,8 @@ class _Reader:
 
 def _kind_name(kind: type | tuple[type, ...]) -> str:
     kinds = kind if isinstance(kind, tuple) else (kind,)
-    return " or ".join(
-        {"dict": "an object", "str": "a string", "int": "an integer", "float": "a number"}.get(k.__name__, k.__name__)
-        for k in kinds
-    )
+    names = {"dict": "an object", "list": "a list", "str": "a string", "int": "an integer", "float": "a number"}
+    return " or ".join(names.get(k.__name__, k.__name__) for k in kinds)
 
 
 def from_json(document: Any, path: Path) -> Baseline:
@@ -201,7 +207,10 @@ def _entry_from_json(read: _Reader, raw: Any, where: str) -> BaselineEntry:
         min_s=read.number(raw, "min_s", where),
         max_s=read.number(raw, "max_s", where),
         rounds=read.count(raw, "rounds", where, minimum=1),
+        samples_s=read.optional(raw, "samples_s", read.samples, where, ()),
     )
+    if timing.samples_s and len(timing.samples_s) != timing.rounds:
+        raise read.fail(f"{where}.samples_s", f"holds {len(timing.samples_s)} rounds, rounds says {timing.rounds}")
     peaks = [
         None if read.get(raw, name, (int, type(None)), where) is None else read.count(raw, name, where)
         for name in ("peak_memory_bytes", "peak_reserved_bytes")
@@ -247,9 +256,18 @@ def load_baseline(path: Path) -> Baseline | None:
     return from_json(document, path)
 
 
+def render_json(value: Any, depth: int = 0) -> str:
+    """json.dumps(value, indent=2), except that lists stay on one line: 100 round samples are one line, not 100."""
+    if not isinstance(value, dict) or not value:
+        return json.dumps(value)
+    inner = "  " * (depth + 1)
+    members = ",\n".join(f"{inner}{json.dumps(key)}: {render_json(item, depth + 1)}" for key, item in value.items())
+    return "{\n" + members + "\n" + "  " * depth + "}"
+
+
 def write_atomically(path: Path, baseline: Baseline) -> None:
     """Write to a temporary file beside path, fsync, then rename over it: readers see old or new, never half."""
-    text = json.dumps(to_json(baseline), indent=2, sort_keys=False) + "\n"
+    text = render_json(to_json(baseline)) + "\n"
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:

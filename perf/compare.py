@@ -5,38 +5,51 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from perf.baseline import BaselineEntry
-from perf.results import CaseResult, MetricComparison, Outcome, Verdict, VerdictKind
+from perf.results import CaseResult, MetricComparison, Outcome, Timing, Verdict, VerdictKind
+from perf.stats import SIGNIFICANCE, detectable_slowdown, p_value_of_change, untested_reason
 
 GIB = 1024**3
 
 
-def classify(measured: float, baseline: float, tolerance: float) -> VerdictKind:
+def classify(measured: float, baseline: float, tolerance: float, p_value: float | None = None) -> VerdictKind:
     """Slower than baseline x (1 + tolerance) regresses; faster than baseline / (1 + tolerance) improves.
 
-    Decided on the ratio measured / baseline, the number every verdict line shows, so the two never disagree.
+    Decided on the ratio measured / baseline, the number every verdict line shows, so the two never disagree;
+    p_value, the rank test's in the direction of the change, must also be below SIGNIFICANCE where there is one.
+    A change beyond tolerance that is not significant passes: the rounds do not show it is more than noise.
     """
     ratio = measured / baseline
     if ratio > 1 + tolerance:
-        return VerdictKind.REGRESSION
-    if ratio * (1 + tolerance) < 1:
-        return VerdictKind.IMPROVED
-    return VerdictKind.PASS
+        kind = VerdictKind.REGRESSION
+    elif ratio * (1 + tolerance) < 1:
+        kind = VerdictKind.IMPROVED
+    else:
+        return VerdictKind.PASS
+    return kind if p_value is None or p_value < SIGNIFICANCE else VerdictKind.PASS
+
+
+def compare_time(measured: Timing, baseline: Timing, tolerance: float) -> MetricComparison:
+    """Medians' ratio against the tolerance, backed by the rank test of the rounds where both sides have enough."""
+    untested = untested_reason(measured, baseline)
+    p_value = None if untested else p_value_of_change(measured, baseline)
+    return MetricComparison(
+        "time",
+        "s",
+        measured.median_s,
+        baseline.median_s,
+        tolerance,
+        classify(measured.median_s, baseline.median_s, tolerance, p_value),
+        detectable_slowdown(measured, baseline, tolerance),
+        p_value,
+        untested,
+    )
 
 
 def compare_metrics(result: CaseResult, entry: BaselineEntry) -> tuple[MetricComparison, ...]:
     """Time always (when measured); memory only where both sides measured GPU memory."""
     comparisons = []
     if result.timing is not None:
-        comparisons.append(
-            MetricComparison(
-                "time",
-                "s",
-                result.timing.median_s,
-                entry.timing.median_s,
-                entry.time_tolerance,
-                classify(result.timing.median_s, entry.timing.median_s, entry.time_tolerance),
-            )
-        )
+        comparisons.append(compare_time(result.timing, entry.timing, entry.time_tolerance))
     if result.memory is not None and entry.memory is not None and entry.memory.peak_allocated_bytes > 0:
         measured, baseline = result.memory.peak_allocated_bytes, entry.memory.peak_allocated_bytes
         comparisons.append(
@@ -47,6 +60,7 @@ def compare_metrics(result: CaseResult, entry: BaselineEntry) -> tuple[MetricCom
                 baseline / GIB,
                 entry.memory_tolerance,
                 classify(measured, baseline, entry.memory_tolerance),
+                entry.memory_tolerance,  # exact bytes, no noise: the tolerance is what it detects
             )
         )
     return tuple(comparisons)
@@ -62,8 +76,20 @@ def _describe_metric(comparison: MetricComparison) -> str:
     return (
         f"{comparison.metric} {comparison.measured:{number}} {comparison.unit} "
         f"vs baseline {comparison.baseline:{number}} {comparison.unit} "
-        f"(x{comparison.ratio:.3f}, tolerance +{comparison.tolerance:.0%})"
+        f"(x{comparison.ratio:.3f}, tolerance +{comparison.tolerance:.0%}{_statistics_note(comparison)})"
     )
+
+
+def _statistics_note(comparison: MetricComparison) -> str:
+    """Said only where the ratio is beyond tolerance and the test did not back it: a confirmed change needs no note."""
+    if classify(comparison.measured, comparison.baseline, comparison.tolerance) is VerdictKind.PASS:
+        return ""
+    if comparison.untested:
+        return f", ratio only: {comparison.untested}"
+    if comparison.p_value is not None and comparison.kind is VerdictKind.PASS:
+        direction = "slower" if comparison.ratio > 1 else "faster"
+        return f", {direction} but not significant: p={comparison.p_value:.2g}"
+    return ""
 
 
 def judge(result: CaseResult, entry: BaselineEntry | None, require_baseline: bool = False) -> Verdict:

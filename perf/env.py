@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import importlib.metadata
 import json
 import os
 import platform
 import re
+import uuid
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import torch
 
@@ -42,18 +46,90 @@ def _distribution_version(name: str) -> str:
         return ""
 
 
-def _nvidia_driver() -> str:
+# What NVML tells of a GPU that moves its timings (clocks, power cap, ECC) or that torch does not report (driver).
+# Never a UUID or a serial: baselines are committed, and they say which model measured, not which card.
+NVML_FIELDS = (
+    "driver",
+    "gpu_name",
+    "sm_clock_max_mhz",
+    "mem_clock_max_mhz",
+    "sm_clock_app_mhz",
+    "power_limit_w",
+    "persistence_mode",
+    "ecc",
+)
+
+
+def _text(value: object) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def _ask(query: Callable[[], str]) -> str:
+    """One NVML query's answer, or '' for any error: unsupported here, no permission, an older library."""
     try:
-        import pynvml  # nvidia-ml-py: the driver version torch does not report
+        return query()
+    except Exception:  # NVMLError and its many subclasses, or anything a broken binding raises instead
+        return ""
+
+
+def _torch_uuid(device: torch.device) -> str:
+    try:
+        return str(torch.cuda.get_device_properties(device).uuid)
+    except Exception:  # a CPU build of torch, or a torch without the field: fall back to the index
+        return ""
+
+
+def _nvml_uuid(torch_uuid: str) -> str:
+    """NVML's spelling, GPU-8-4-4-4-12 lower-case hex, of torch's UUID however torch spells it (dashes, prefix)."""
+    return f"GPU-{uuid.UUID(hex=re.sub('[^0-9a-f]', '', torch_uuid.lower()))}"
+
+
+def _nvml_handle(pynvml: Any, index: int, torch_uuid: str) -> Any:
+    """The NVML handle of torch's GPU: by UUID, since CUDA_VISIBLE_DEVICES and CUDA's device order renumber
+    torch's GPUs but not NVML's; by index only where torch reports no UUID."""
+    if torch_uuid:
+        return pynvml.nvmlDeviceGetHandleByUUID(_nvml_uuid(torch_uuid))
+    return pynvml.nvmlDeviceGetHandleByIndex(index)
+
+
+def _on_off(enabled: bool) -> str:
+    return "on" if enabled else "off"
+
+
+def nvml_fingerprint(index: int, torch_uuid: str = "") -> dict[str, str]:
+    """NVML_FIELDS of one GPU, each '' where NVML cannot tell (no library, no driver, not supported); never raises.
+
+    One nvmlInit/nvmlShutdown for all fields. The GPU is torch_uuid's (get_device_properties), else index's;
+    a UUID NVML does not know (a MIG instance) leaves the device fields unknown rather than another GPU's.
+    """
+    fields = dict.fromkeys(NVML_FIELDS, "")
+    try:
+        import pynvml  # nvidia-ml-py
 
         pynvml.nvmlInit()
+    except Exception:  # no nvidia-ml-py, no NVML library or no driver: the fingerprint lacks these fields
+        return fields
+    try:
+        fields["driver"] = _ask(lambda: _text(pynvml.nvmlSystemGetDriverVersion()))
         try:
-            version = pynvml.nvmlSystemGetDriverVersion()
-        finally:
+            handle = _nvml_handle(pynvml, index, torch_uuid)
+        except Exception:  # NVML knows no GPU of that UUID or index: the driver is all it can tell
+            return fields
+        enabled = pynvml.NVML_FEATURE_ENABLED
+        queries: dict[str, Callable[[], str]] = {
+            "gpu_name": lambda: _text(pynvml.nvmlDeviceGetName(handle)),
+            "sm_clock_max_mhz": lambda: str(pynvml.nvmlDeviceGetMaxClockInfo(handle, pynvml.NVML_CLOCK_SM)),
+            "mem_clock_max_mhz": lambda: str(pynvml.nvmlDeviceGetMaxClockInfo(handle, pynvml.NVML_CLOCK_MEM)),
+            "sm_clock_app_mhz": lambda: str(pynvml.nvmlDeviceGetApplicationsClock(handle, pynvml.NVML_CLOCK_SM)),
+            "power_limit_w": lambda: f"{pynvml.nvmlDeviceGetEnforcedPowerLimit(handle) / 1000:g}",  # milliwatts
+            "persistence_mode": lambda: _on_off(pynvml.nvmlDeviceGetPersistenceMode(handle) == enabled),
+            "ecc": lambda: _on_off(pynvml.nvmlDeviceGetEccMode(handle)[0] == enabled),  # (current, pending)
+        }
+        fields.update({name: _ask(query) for name, query in queries.items()})
+        return fields
+    finally:
+        with contextlib.suppress(Exception):  # a failed shutdown loses nothing already read
             pynvml.nvmlShutdown()
-        return version.decode() if isinstance(version, bytes) else str(version)
-    except Exception:  # no NVML library or no driver: the fingerprint just lacks the field
-        return ""
 
 
 def cpu_model() -> str:
@@ -71,6 +147,12 @@ def host_cpu() -> str:
     return f"{cpu_model()} x{os.cpu_count()}"
 
 
+def _gpu_fields(device: torch.device) -> dict[str, str]:
+    if device.type != "cuda":
+        return dict.fromkeys(NVML_FIELDS, "")  # a CPU run asks no NVML: the host's GPUs are not what it measures
+    return nvml_fingerprint(device.index or 0, _torch_uuid(device))
+
+
 def vggt_revision() -> str:
     """Installed vggt's version and, for a pip install from git, its commit (PEP 610 direct_url.json)."""
     try:
@@ -85,15 +167,17 @@ def vggt_revision() -> str:
 
 
 def fingerprint(device: torch.device, vggt_source: str) -> dict[str, str]:
-    """Versions that change inference speed; empty strings where a thing is absent."""
+    """What changes inference speed, as strings (the baseline schema); '' where a thing is absent or unknown."""
     cudnn = torch.backends.cudnn.version() if torch.backends.cudnn.is_available() else None
+    gpu = _gpu_fields(device)
     environment = {
         "python": platform.python_version(),
         "torch": torch.__version__,
         "cuda": torch.version.cuda or "",
         "cudnn": str(cudnn or ""),
-        "driver": _nvidia_driver() if device.type == "cuda" else "",
+        **gpu,
         "host_cpu": host_cpu(),
+        "host_cpu_count": str(os.cpu_count() or ""),
         "vggt": vggt_source,
     }
     environment.update({name: _distribution_version(name) for name in _TRACKED_DISTRIBUTIONS})

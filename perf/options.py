@@ -32,6 +32,7 @@ class SuiteOptions:
     baseline_file: Path | None
     update_baselines: bool
     require_baseline: bool
+    strict_env: bool  # an environment that differs from the compared baseline runs' stops the session
     time_tolerance: float
     memory_tolerance: float
     rounds: RoundPolicy
@@ -160,6 +161,14 @@ def add_options(parser: pytest.Parser) -> None:
         help="fail cases that have no baseline entry. Default: off (they pass with a note).",
     )
     add(
+        "--strict-env",
+        action="store_true",
+        default=False,
+        help="stop before any case runs when this run's environment (torch, CUDA, cuDNN, driver, GPU clocks and "
+        "power limit, host CPU, vggt, attention libraries) differs from that of the baseline runs it compares with; "
+        "--update-baselines still records. Default: off (the differing fields are reported and cases run).",
+    )
+    add(
         "--time-tolerance",
         type=_fraction,
         default=DEFAULT_TIME_TOLERANCE,
@@ -213,6 +222,7 @@ def read_options(config: pytest.Config) -> SuiteOptions:
         baseline_file=get("--baseline-file"),
         update_baselines=get("--update-baselines"),
         require_baseline=get("--require-baseline"),
+        strict_env=get("--strict-env"),
         time_tolerance=get("--time-tolerance"),
         memory_tolerance=get("--memory-tolerance"),
         rounds=RoundPolicy(get("--warmup-time"), get("--max-time"), get("--min-rounds")),

@@ -14,6 +14,7 @@ from perf.baseline import Baseline, BaselineEntry, BaselineError, RunInfo, load_
 from perf.compare import judge, missing_verdicts
 from perf.device import reduced_precision, select_device
 from perf.env import describe_device, fingerprint, vggt_revision
+from perf.environment_diff import EnvironmentDrift, describe_drift, environment_drift, strict_env_error
 from perf.measure import measure_case
 from perf.model import ModelError, VggtModels
 from perf.options import SuiteOptions, add_options, read_options
@@ -38,6 +39,8 @@ class SuiteState:
     results: dict[str, CaseResult] = field(default_factory=dict)
     verdicts: list[Verdict] = field(default_factory=list)
     update_note: str = ""
+    environment: dict[str, str] | None = None  # this run's fingerprint, taken once: see run_environment
+    drift: list[EnvironmentDrift] = field(default_factory=list)
 
 
 STATE = pytest.StashKey[SuiteState]()
@@ -113,6 +116,29 @@ def pytest_collection_finish(session: pytest.Session) -> None:
                 f"{state.baseline_path}: holds baselines of {held!r}, this run is on {state.device['slug']!r}; "
                 "timings of another device are no baseline: pass --baseline-file for this device's own file"
             )
+        check_environment(state, session.items)
+
+
+def check_environment(state: SuiteState, items: list[pytest.Item]) -> None:
+    """Compare this run's environment with that of the baseline runs whose entries its cases are judged against.
+
+    Differences are reported at the end; under --strict-env they stop the session here, unless it updates.
+    """
+    if state.baseline is None:
+        return
+    specs = [getattr(item, "callspec", None) for item in items]  # the collected (not deselected) cases
+    case_ids = [spec.params["perf_case"].case_id for spec in specs if spec and "perf_case" in spec.params]
+    drift = environment_drift(state.baseline, case_ids, run_environment(state))
+    if drift and state.options.strict_env and not state.options.update_baselines:
+        raise pytest.UsageError(strict_env_error(state.baseline_path, drift))
+    state.drift = drift
+
+
+def run_environment(state: SuiteState) -> dict[str, str]:
+    """This run's fingerprint, taken once per session: compared after collection, recorded by an update."""
+    if state.environment is None:
+        state.environment = fingerprint(state.runtime.device, state.options.vggt_revision or vggt_revision())
+    return state.environment
 
 
 @pytest.fixture
@@ -196,11 +222,10 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
 def write_measured(state: SuiteState, config: pytest.Config) -> int:
     options = state.options
     measured_at = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0).isoformat()
-    revision = options.vggt_revision or vggt_revision()
     run = RunInfo(
         measured_at=measured_at,
         command=" ".join(["pytest", *config.invocation_params.args]),
-        environment=fingerprint(state.runtime.device, revision),
+        environment=run_environment(state),
     )
     entries = [
         BaselineEntry(
@@ -225,7 +250,13 @@ def write_measured(state: SuiteState, config: pytest.Config) -> int:
 
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
     state = config.stash.get(STATE, None)
-    if state is None or not state.verdicts:
+    if state is None:
+        return
+    if state.drift:
+        terminalreporter.section("vggt-perf environment")
+        for drift in state.drift:
+            terminalreporter.write_line(f"vggt-perf: environment differs from the {describe_drift(drift)}")
+    if not state.verdicts:
         return
     terminalreporter.section("vggt-perf verdicts")
     for line in render_verdict_table(state.verdicts):

@@ -6,41 +6,57 @@ from collections.abc import Iterable, Sequence
 
 from perf.results import MetricComparison, Verdict
 
-_HEADER = ("verdict", "case", "time s", "baseline s", "ratio", "tol", "peak GiB", "baseline GiB")
+_HEADER = ("verdict", "case", "time s", "baseline s", "ratio", "tol", "detects", "peak GiB", "baseline GiB")
 
 
 def _metric(verdict: Verdict, name: str) -> MetricComparison | None:
     return next((c for c in verdict.comparisons if c.metric == name), None)
 
 
-def _numbers(verdict: Verdict) -> tuple[str, ...] | None:
+def _numbers(verdict: Verdict) -> dict[str, str] | None:
+    """The number cells of a compared case by column title; None for a case without a time comparison."""
     time, memory = _metric(verdict, "time"), _metric(verdict, "memory")
     if time is None:
         return None
-    return (
-        f"{time.measured:#.4g}",
-        f"{time.baseline:#.4g}",
-        f"x{time.ratio:.3f}",
-        f"+{time.tolerance:.0%}",
-        f"{memory.measured:.2f}" if memory else "",
-        f"{memory.baseline:.2f}" if memory else "",
-    )
+    return {
+        "time s": f"{time.measured:#.4g}",
+        "baseline s": f"{time.baseline:#.4g}",
+        "ratio": f"x{time.ratio:.3f}",
+        "tol": f"+{time.tolerance:.0%}",
+        "detects": f"+{time.detectable:.0%}",
+        "peak GiB": f"{memory.measured:.2f}" if memory else "",
+        "baseline GiB": f"{memory.baseline:.2f}" if memory else "",
+    }
+
+
+def _number_columns(verdicts: Sequence[Verdict]) -> tuple[str, ...]:
+    """Every number column, less "detects" where it would only repeat "tol" (no case's noise limits it)."""
+    noisy = any(c.metric == "time" and c.detectable > c.tolerance for v in verdicts for c in v.comparisons)
+    return tuple(title for title in _HEADER[2:] if noisy or title != "detects")
 
 
 def render_verdict_table(verdicts: Iterable[Verdict]) -> list[str]:
-    """One line per case, regressions first; a case without a comparison shows its reason instead."""
+    """One line per case, regressions first; a case without a comparison shows its reason instead.
+
+    "detects" is the smallest slowdown each case could have flagged: its tolerance, or more where its rounds
+    are too noisy for the rank test to confirm less. The column is left out when it equals "tol" for every case.
+    """
     ordered = sorted(verdicts, key=lambda v: (v.kind.rank, v.case_id))
     if not ordered:
         return []
-    rows = [(v.kind.value.upper(), v.case_id, _numbers(v) or (v.reason.split(": ", 1)[-1],)) for v in ordered]
+    titles = _number_columns(ordered)
+    rows = []
+    for verdict in ordered:
+        numbers = _numbers(verdict)
+        cells = tuple(numbers[t] for t in titles) if numbers else (verdict.reason.split(": ", 1)[-1],)
+        rows.append((verdict.kind.value.upper(), verdict.case_id, cells))
     kind_width = max(len(_HEADER[0]), *(len(kind) for kind, _, _ in rows))
     case_width = max(len(_HEADER[1]), *(len(case) for _, case, _ in rows))
     number_widths = [
-        max([len(title)] + [len(cells[i]) for _, _, cells in rows if len(cells) > 1])
-        for i, title in enumerate(_HEADER[2:])
+        max([len(title)] + [len(cells[i]) for _, _, cells in rows if len(cells) > 1]) for i, title in enumerate(titles)
     ]
     lines = []
-    for kind, case, cells in [(_HEADER[0], _HEADER[1], _HEADER[2:]), *rows]:
+    for kind, case, cells in [(_HEADER[0], _HEADER[1], titles), *rows]:
         padded = (
             [cell.ljust(width) for cell, width in zip(cells, number_widths, strict=True)] if len(cells) > 1 else cells
         )

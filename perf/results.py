@@ -50,13 +50,18 @@ class CaseKey:
 
 @dataclass(frozen=True)
 class Timing:
-    """Wall-clock seconds per synchronized forward pass, summarised over the timed rounds."""
+    """Wall-clock seconds per synchronized forward pass, summarised over the timed rounds.
+
+    samples_s holds every timed round's seconds in the order they ran (what the rank test compares); it is
+    empty for baseline entries recorded before samples were kept, whose verdicts rest on the medians alone.
+    """
 
     median_s: float
     iqr_s: float
     min_s: float
     max_s: float
     rounds: int
+    samples_s: tuple[float, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -115,7 +120,13 @@ class VerdictKind(enum.Enum):
 
 @dataclass(frozen=True)
 class MetricComparison:
-    """One metric of a case against its baseline; ratio is measured / baseline."""
+    """One metric of a case against its baseline; ratio is measured / baseline.
+
+    Time carries its rank test: p_value is the one-sided Mann-Whitney U p in the direction the medians moved
+    (slower when the ratio is >= 1, else faster), or None with the reason in `untested` where the ratio alone
+    decided. Memory is exact: no test, `untested` empty. detectable is the smallest change (a fraction, like
+    tolerance) this comparison could flag: the tolerance, or more where the rounds are too noisy for the test.
+    """
 
     metric: str
     unit: str
@@ -123,6 +134,9 @@ class MetricComparison:
     baseline: float
     tolerance: float
     kind: VerdictKind
+    detectable: float
+    p_value: float | None = None
+    untested: str = ""
 
     @property
     def ratio(self) -> float:

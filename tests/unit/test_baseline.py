@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 import json
+import math
 import multiprocessing
 import os
 import random
@@ -29,6 +30,7 @@ from perf.baseline import (
     from_json,
     load_baseline,
     merge,
+    render_json,
     to_json,
     update_baseline,
     write_atomically,
@@ -50,6 +52,16 @@ byte_counts = st.integers(min_value=0, max_value=2**62)
 run_infos = st.builds(
     RunInfo, measured_at=st.text(max_size=25), command=st.text(max_size=40), environment=st.dictionaries(names, names)
 )
+
+
+@st.composite
+def timings(draw: st.DrawFn) -> Timing:
+    """A Timing with or without round samples; with them, one per round, as the suite records them."""
+    samples = tuple(draw(st.lists(seconds, max_size=6)))
+    rounds = len(samples) or draw(st.integers(min_value=1, max_value=10**6))
+    return Timing(draw(medians), draw(seconds), draw(seconds), draw(seconds), rounds, samples)
+
+
 keys = st.builds(
     CaseKey,
     workload=names,
@@ -64,7 +76,7 @@ def entries_of(run_ids: st.SearchStrategy[str]) -> st.SearchStrategy[BaselineEnt
         BaselineEntry,
         key=keys,
         dtype=st.sampled_from(["bf16", "fp16", "fp32"]) | names,
-        timing=st.builds(Timing, medians, seconds, seconds, seconds, st.integers(min_value=1, max_value=10**6)),
+        timing=timings(),
         memory=st.none() | st.builds(Memory, byte_counts, byte_counts),
         time_tolerance=fractions,
         memory_tolerance=fractions,
@@ -86,6 +98,9 @@ json_scalars = st.none() | st.booleans() | st.integers() | st.floats() | st.text
 json_values = st.recursive(
     json_scalars, lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4)
 )
+
+
+DELETE = object()
 
 
 def entry_document(
@@ -138,6 +153,91 @@ def test_file_round_trip_is_exact_and_stable(tmp_path: Path, baseline: Baseline)
     assert path.read_bytes() == first
     assert first.endswith(b"\n")
     assert [p.name for p in path.parent.iterdir()] == ["b.json"]  # no temporary left behind
+
+
+@given(baselines())
+@settings(max_examples=60, deadline=None)
+def test_the_written_text_is_json_with_lists_on_one_line(baseline: Baseline) -> None:
+    document = to_json(baseline)
+    text = render_json(document)
+    assert json.loads(text) == document
+    assert not any(line.rstrip().endswith("[") for line in text.splitlines())
+    if not any(entry.timing.samples_s for entry in baseline.entries.values()):
+        assert text == json.dumps(document, indent=2)  # files without samples are written as they always were
+
+
+def test_the_committed_h100_baseline_loads_without_samples_and_is_rewritten_unchanged() -> None:
+    path = Path(__file__).parents[2] / "baselines" / "nvidia-h100-80gb-hbm3.json"
+    baseline = load_baseline(path)
+    assert baseline is not None and baseline.entries
+    assert all(entry.timing.samples_s == () for entry in baseline.entries.values())
+    assert "samples_s" not in render_json(to_json(baseline))
+
+
+def test_round_samples_are_kept_exactly_in_the_order_they_ran(tmp_path: Path) -> None:
+    samples = (0.30000000000000004, 0.1, 1e-5, 0.2999999999999999, 7.0)
+    document = entry_document()
+    (raw,) = document["entries"].values()
+    raw["samples_s"] = list(samples)
+    (entry,) = from_json(document, Path("b.json")).entries.values()
+    assert entry.timing.samples_s == samples
+    path = tmp_path / "b.json"
+    write_atomically(path, from_json(document, path))
+    assert f'"samples_s": {json.dumps(list(samples))},' in path.read_text()
+    (entry,) = load_baseline(path).entries.values()  # type: ignore[union-attr]
+    assert entry.timing.samples_s == samples
+
+
+@pytest.mark.parametrize("value", [DELETE, None, []], ids=["absent", "null", "empty"])
+def test_an_entry_without_round_samples_loads_with_none(value: Any) -> None:
+    document = entry_document()
+    (raw,) = document["entries"].values()
+    if value is not DELETE:
+        raw["samples_s"] = value
+    (entry,) = from_json(document, Path("old.json")).entries.values()
+    assert entry.timing.samples_s == ()
+
+
+@pytest.mark.parametrize(
+    ("value", "field", "problem"),
+    [
+        ("0.1 0.2", "samples_s", "expected a list, got str"),
+        ({"0": 0.1}, "samples_s", "expected a list, got dict"),
+        (0.1, "samples_s", "expected a list, got float"),
+        ([0.1, "0.2", 0.3, 0.4, 0.5], "samples_s[1]", "expected an integer or a number, got str"),
+        ([0.1, 0.2, None, 0.4, 0.5], "samples_s[2]", "expected an integer or a number, got NoneType"),
+        ([True, 0.2, 0.3, 0.4, 0.5], "samples_s[0]", "expected an integer or a number, got bool"),
+        ([0.1, 0.2, 0.3, [0.4], 0.5], "samples_s[3]", "expected an integer or a number, got list"),
+        ([0.1, 0.2, 0.3, 0.4, -1e-9], "samples_s[4]", "expected a finite number >= 0.0, got -1e-09"),
+        ([0.1, float("nan"), 0.3, 0.4, 0.5], "samples_s[1]", "expected a finite number >= 0.0, got nan"),
+        ([0.1, 0.2, float("inf"), 0.4, 0.5], "samples_s[2]", "expected a finite number >= 0.0, got inf"),
+        ([0.1, 0.2, 0.3, 10**400, 0.5], "samples_s[3]", "expected a finite number >= 0.0, got inf"),
+        ([0.1, 0.2, 0.3], "samples_s", "holds 3 rounds, rounds says 5"),
+    ],
+)
+def test_malformed_round_samples_are_named(value: Any, field: str, problem: str) -> None:
+    document = entry_document()
+    (case_id, raw), *_ = document["entries"].items()
+    raw["samples_s"] = value
+    with pytest.raises(BaselineError) as error:
+        from_json(document, Path("b.json"))
+    assert_names(error, Path("b.json"), f"entries.{case_id}.{field}: {problem}")
+
+
+@given(json_values)
+@settings(max_examples=100, deadline=None)
+@example([0.1, 0.2, 0.3, 0.4, 0.5])
+def test_any_json_as_round_samples_loads_or_raises_baseline_error(value: Any) -> None:
+    document = entry_document()
+    (case_id, raw), *_ = document["entries"].items()
+    raw["samples_s"] = value
+    try:
+        (entry,) = from_json(document, Path("b.json")).entries.values()
+    except BaselineError as error:
+        assert f"entries.{case_id}.samples_s" in str(error)
+    else:
+        assert all(math.isfinite(sample) and sample >= 0 for sample in entry.timing.samples_s)
+        assert len(entry.timing.samples_s) in (0, entry.timing.rounds)
 
 
 def test_load_of_a_missing_file_is_none(tmp_path: Path) -> None:
@@ -411,7 +511,6 @@ ENTRY_FIELDS: dict[str, st.SearchStrategy[Any]] = {
 }
 
 
-DELETE = object()
 field_changes = st.sampled_from(sorted(ENTRY_FIELDS)).flatmap(
     lambda field: st.tuples(st.just(field), st.just(DELETE) | ENTRY_FIELDS[field])
 )

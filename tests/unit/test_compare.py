@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import math
+import random
+from dataclasses import replace
 
 import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from perf.baseline import BaselineEntry
-from perf.compare import GIB, classify, compare_metrics, describe, judge, missing_verdicts
+from perf.compare import GIB, classify, compare_metrics, compare_time, describe, judge, missing_verdicts
 from perf.results import CaseKey, CaseResult, Memory, MetricComparison, Outcome, Resolution, Timing, VerdictKind
+from perf.stats import SIGNIFICANCE, summarize_rounds
 
 KEY = CaseKey("vggt-aggregator", "sdpa-flash", 20, Resolution(350, 518))
 CASE = KEY.case_id
+NO_SAMPLES = "ratio only: no round samples in the baseline entry"
 
 positive = st.floats(min_value=1e-6, max_value=1e6, allow_nan=False, allow_infinity=False)
 tolerances = st.floats(min_value=0.0, max_value=2.0, allow_nan=False)
@@ -112,7 +116,7 @@ def test_a_ratio_above_one_plus_tolerance_regresses_and_no_other(
 def test_the_regression_boundary_agrees_with_the_ratio(case: tuple[float, float, float]) -> None:
     measured_value, baseline, tolerance = case
     kind = classify(measured_value, baseline, tolerance)
-    comparison = MetricComparison("time", "s", measured_value, baseline, tolerance, kind)
+    comparison = MetricComparison("time", "s", measured_value, baseline, tolerance, kind, tolerance)
     assert (kind is VerdictKind.REGRESSION) == (comparison.ratio > 1 + tolerance)
 
 
@@ -149,13 +153,15 @@ def test_a_larger_tolerance_never_turns_a_pass_into_a_regression(
 
 def test_time_is_compared_as_the_median() -> None:
     (time,) = compare_metrics(measured(0.33), entry(0.3, time_tolerance=0.05))
-    assert time == MetricComparison("time", "s", 0.33, 0.3, 0.05, VerdictKind.REGRESSION)
+    assert time == MetricComparison(
+        "time", "s", 0.33, 0.3, 0.05, VerdictKind.REGRESSION, 0.05, None, "no round samples in the baseline entry"
+    )
 
 
 def test_memory_is_compared_in_gib_with_its_own_tolerance() -> None:
     time, memory = compare_metrics(measured(0.3, 3 * GIB), entry(0.3, 2 * GIB, memory_tolerance=0.1))
     assert time.kind is VerdictKind.PASS
-    assert memory == MetricComparison("memory", "GiB", 3.0, 2.0, 0.1, VerdictKind.REGRESSION)
+    assert memory == MetricComparison("memory", "GiB", 3.0, 2.0, 0.1, VerdictKind.REGRESSION, 0.1)
 
 
 @pytest.mark.parametrize(
@@ -179,19 +185,19 @@ def test_time_is_not_compared_without_a_timing() -> None:
 
 
 def test_describe_names_the_case_both_times_the_ratio_and_the_tolerance() -> None:
-    comparison = MetricComparison("time", "s", 0.33, 0.3, 0.05, VerdictKind.REGRESSION)
+    comparison = MetricComparison("time", "s", 0.33, 0.3, 0.05, VerdictKind.REGRESSION, 0.05, p_value=1e-9)
     assert describe(CASE, comparison) == (
         "vggt-aggregator-sdpa-flash-20f-350x518: time 0.3300 s vs baseline 0.3000 s (x1.100, tolerance +5%)"
     )
 
 
 def test_describe_shows_memory_in_gib_to_two_places() -> None:
-    comparison = MetricComparison("memory", "GiB", 3.0, 2.0, 0.02, VerdictKind.REGRESSION)
+    comparison = MetricComparison("memory", "GiB", 3.0, 2.0, 0.02, VerdictKind.REGRESSION, 0.02)
     assert describe("case", comparison) == "case: memory 3.00 GiB vs baseline 2.00 GiB (x1.500, tolerance +2%)"
 
 
 def test_describe_is_one_line() -> None:
-    comparison = MetricComparison("time", "s", 0.29, 0.3, 0.5, VerdictKind.PASS)
+    comparison = MetricComparison("time", "s", 0.29, 0.3, 0.5, VerdictKind.PASS, 0.5)
     line = describe(CASE, comparison)
     assert "\n" not in line
     assert line.startswith(f"{CASE}: ")
@@ -245,7 +251,7 @@ def test_an_ok_case_without_a_timing_is_skipped_as_not_measured() -> None:
 def test_a_slowdown_beyond_tolerance_is_a_regression() -> None:
     verdict = judge(measured(0.33), entry(0.3, time_tolerance=0.05))
     assert verdict.kind is VerdictKind.REGRESSION
-    assert verdict.reason == f"{CASE}: time 0.3300 s vs baseline 0.3000 s (x1.100, tolerance +5%)"
+    assert verdict.reason == f"{CASE}: time 0.3300 s vs baseline 0.3000 s (x1.100, tolerance +5%, {NO_SAMPLES})"
     assert [c.metric for c in verdict.comparisons] == ["time"]
 
 
@@ -355,7 +361,7 @@ def test_time_and_memory_regressing_together_share_one_line() -> None:
     verdict = judge(measured(2.7618, 52 * GIB), entry(0.3384, 6 * GIB))
     assert verdict.kind is VerdictKind.REGRESSION
     assert verdict.reason == (
-        f"{CASE}: time 2.762 s vs baseline 0.3384 s (x8.161, tolerance +5%); "
+        f"{CASE}: time 2.762 s vs baseline 0.3384 s (x8.161, tolerance +5%, {NO_SAMPLES}); "
         "memory 52.00 GiB vs baseline 6.00 GiB (x8.667, tolerance +2%)"
     )
 
@@ -365,3 +371,138 @@ def test_a_wrong_backend_is_its_own_verdict_whatever_its_speed() -> None:
     verdict = judge(result, entry(0.3))
     assert verdict.kind is VerdictKind.WRONG
     assert verdict.reason == f"{CASE}: relative error 0.9, tolerance 0.02"
+
+
+# the rank test: a time regression needs the ratio beyond tolerance and p < SIGNIFICANCE
+
+round_seconds = st.floats(min_value=1e-4, max_value=10.0, allow_nan=False, allow_infinity=False)
+sampled = st.lists(round_seconds, min_size=1, max_size=30)
+
+
+def rounds(median_s: float, count: int, noise: float, seed: int = 0) -> Timing:
+    """count rounds around median_s with a relative normal noise, reproducibly."""
+    rng = random.Random(seed)
+    return summarize_rounds([median_s * (1 + rng.gauss(0.0, noise)) for _ in range(count)])
+
+
+def with_rounds(timing_: Timing, peak_bytes: int | None = None) -> tuple[CaseResult, BaselineEntry]:
+    """A result of these rounds, and a baseline entry recorded from the very same rounds."""
+    result = replace(measured(peak_bytes=peak_bytes), timing=timing_)
+    return result, replace(entry(peak_bytes=peak_bytes), timing=timing_)
+
+
+@settings(max_examples=60, deadline=None)
+@given(samples=sampled, tolerance=tolerances, peak_bytes=st.none() | st.integers(1, 200 * GIB))
+def test_a_result_compared_with_a_baseline_of_the_same_rounds_never_regresses(
+    samples: list[float], tolerance: float, peak_bytes: int | None
+) -> None:
+    result, baseline_entry = with_rounds(summarize_rounds(samples), peak_bytes)
+    verdict = judge(result, replace(baseline_entry, time_tolerance=tolerance, memory_tolerance=tolerance))
+    assert verdict.kind is VerdictKind.PASS
+    time = verdict.comparisons[0]
+    assert time.p_value is None or time.p_value > SIGNIFICANCE
+
+
+@settings(max_examples=60, deadline=None)
+@given(measured_samples=sampled, baseline_samples=sampled, first=tolerances, second=tolerances)
+def test_rank_tested_verdicts_are_monotonic_in_the_tolerance(
+    measured_samples: list[float], baseline_samples: list[float], first: float, second: float
+) -> None:
+    narrow, wide = sorted((first, second))
+    measured_timing, baseline_timing = summarize_rounds(measured_samples), summarize_rounds(baseline_samples)
+    narrow_time = compare_time(measured_timing, baseline_timing, narrow)
+    wide_time = compare_time(measured_timing, baseline_timing, wide)
+    assert (narrow_time.p_value, narrow_time.untested) == (wide_time.p_value, wide_time.untested)
+    if narrow_time.kind is VerdictKind.PASS:
+        assert wide_time.kind is VerdictKind.PASS
+    if wide_time.kind is not VerdictKind.PASS:
+        assert wide_time.kind is narrow_time.kind
+    assert narrow_time.detectable <= wide_time.detectable
+
+
+@settings(max_examples=60, deadline=None)
+@given(measured_samples=sampled, baseline_samples=sampled, tolerance=tolerances)
+def test_a_regression_needs_the_ratio_beyond_tolerance_and_significance_where_tested(
+    measured_samples: list[float], baseline_samples: list[float], tolerance: float
+) -> None:
+    time = compare_time(summarize_rounds(measured_samples), summarize_rounds(baseline_samples), tolerance)
+    significant = time.p_value < SIGNIFICANCE if time.p_value is not None else bool(time.untested)
+    assert (time.kind is VerdictKind.REGRESSION) == (time.ratio > 1 + tolerance and significant)
+    assert (time.kind is VerdictKind.IMPROVED) == (time.ratio * (1 + tolerance) < 1 and significant)
+    assert (time.p_value is None) == bool(time.untested)
+    assert time.detectable >= tolerance
+
+
+def test_a_large_real_slowdown_is_a_significant_regression() -> None:
+    time = compare_time(rounds(1.3, 30, 0.01, seed=2), rounds(1.0, 30, 0.01, seed=1), 0.05)
+    assert time.kind is VerdictKind.REGRESSION
+    assert time.p_value is not None and time.p_value < SIGNIFICANCE
+    assert time.detectable == 0.05  # 1 % noise over 30 rounds hides nothing the tolerance would catch
+    assert describe(CASE, time) == (
+        f"{CASE}: time {time.measured:#.4g} s vs baseline {time.baseline:#.4g} s (x{time.ratio:.3f}, tolerance +5%)"
+    )
+
+
+def test_the_same_slowdown_in_two_rounds_is_judged_on_the_ratio_alone() -> None:
+    time = compare_time(rounds(1.3, 2, 0.01, seed=2), rounds(1.0, 2, 0.01, seed=1), 0.05)
+    assert time.kind is VerdictKind.REGRESSION
+    assert time.p_value is None
+    assert time.untested == "2 rounds against the baseline's 2 cannot reach p < 0.01"
+    assert describe(CASE, time).endswith(
+        "tolerance +5%, ratio only: 2 rounds against the baseline's 2 cannot reach p < 0.01)"
+    )
+
+
+def test_a_large_real_speedup_is_a_significant_improvement() -> None:
+    time = compare_time(rounds(0.7, 30, 0.01, seed=2), rounds(1.0, 30, 0.01, seed=1), 0.05)
+    assert time.kind is VerdictKind.IMPROVED
+    assert time.p_value is not None and time.p_value < SIGNIFICANCE
+
+
+NOISY_BASELINE = summarize_rounds([0.5, 0.9, 1.0, 1.1, 1.5, 0.7, 1.3])
+NOISY_SLOWER = summarize_rounds([0.6, 1.0, 1.1, 1.2, 1.6, 0.8, 1.4])  # median x1.1, the same spread
+
+
+def test_a_slowdown_beyond_tolerance_that_noise_explains_passes_with_a_note() -> None:
+    verdict = judge(replace(measured(), timing=NOISY_SLOWER), replace(entry(), timing=NOISY_BASELINE))
+    (time,) = verdict.comparisons
+    assert verdict.kind is VerdictKind.PASS
+    assert time.ratio == pytest.approx(1.1)
+    assert time.p_value is not None and time.p_value > 0.1
+    assert verdict.reason == (
+        f"{CASE}: time 1.100 s vs baseline 1.000 s (x1.100, tolerance +5%, slower but not significant: "
+        f"p={time.p_value:.2g})"
+    )
+    assert time.detectable > 0.1  # what these rounds could detect: more than this slowdown
+
+
+def test_a_speedup_beyond_tolerance_that_noise_explains_passes_with_a_note() -> None:
+    time = compare_time(NOISY_BASELINE, NOISY_SLOWER, 0.05)
+    assert time.kind is VerdictKind.PASS
+    assert "faster but not significant: p=" in describe(CASE, time)
+
+
+def test_a_change_within_tolerance_needs_no_note_even_when_significant() -> None:
+    time = compare_time(rounds(1.03, 30, 0.001, seed=2), rounds(1.0, 30, 0.001, seed=1), 0.05)
+    assert time.kind is VerdictKind.PASS
+    assert time.p_value is not None and time.p_value < SIGNIFICANCE
+    assert describe(CASE, time).endswith("tolerance +5%)")
+
+
+def test_a_median_edited_to_prove_the_gate_still_regresses_on_one_plain_line() -> None:
+    timing_ = rounds(0.5, 30, 0.05)
+    baseline_entry = replace(entry(), timing=replace(timing_, median_s=timing_.median_s / 100))
+    verdict = judge(replace(measured(), timing=timing_), baseline_entry)
+    assert verdict.kind is VerdictKind.REGRESSION
+    assert verdict.reason.endswith(", tolerance +5%)")
+
+
+def test_memory_is_compared_exactly_whatever_the_rounds() -> None:
+    result, baseline_entry = with_rounds(rounds(1.0, 30, 0.3), 2 * GIB)
+    heavier = replace(result, memory=Memory(3 * GIB, 3 * GIB))
+    time, memory = compare_metrics(heavier, baseline_entry)
+    assert time.kind is VerdictKind.PASS
+    assert memory == MetricComparison("memory", "GiB", 3.0, 2.0, 0.02, VerdictKind.REGRESSION, 0.02)
+    assert (
+        judge(heavier, baseline_entry).reason == f"{CASE}: memory 3.00 GiB vs baseline 2.00 GiB (x1.500, tolerance +2%)"
+    )

@@ -8,7 +8,9 @@ import os
 import re
 import sys
 import types
+from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 import pytest
 import torch
@@ -16,13 +18,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import perf.env
-from perf.env import cpu_model, describe_device, fingerprint, host_cpu, slugify, vggt_revision
+from perf.env import NVML_FIELDS, cpu_model, describe_device, fingerprint, host_cpu, slugify, vggt_revision
 
 SLUG = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 CPU = torch.device("cpu")
 CUDA = torch.device("cuda", 0)  # only a name here: nothing in these tests touches a GPU
 FINGERPRINT_KEYS = {
-    "python", "torch", "cuda", "cudnn", "driver", "host_cpu", "vggt",
+    "python", "torch", "cuda", "cudnn", "driver", "host_cpu", "host_cpu_count", "vggt",
+    "gpu_name", "sm_clock_max_mhz", "mem_clock_max_mhz", "sm_clock_app_mhz", "power_limit_w", "persistence_mode", "ecc",
     "flash-attn", "flash-attn-3", "flash-attn-4", "triton", "pytest-benchmark",
 }  # fmt: skip
 
@@ -92,74 +95,226 @@ def test_cpu_model_falls_back_to_the_platform(monkeypatch: pytest.MonkeyPatch, t
     assert cpu_model() == "aarch64"
 
 
-def test_cpu_fingerprint_has_versions_and_no_driver(monkeypatch: pytest.MonkeyPatch) -> None:
-    def no_nvml() -> str:
+def test_cpu_fingerprint_has_versions_and_no_gpu_fields(monkeypatch: pytest.MonkeyPatch) -> None:
+    def no_nvml(*args: object) -> dict[str, str]:
         raise AssertionError("a CPU run must not ask NVML")
 
-    monkeypatch.setattr(perf.env, "_nvidia_driver", no_nvml)
+    monkeypatch.setattr(perf.env, "nvml_fingerprint", no_nvml)
     environment = fingerprint(CPU, "0.0.1 abc123")
     assert set(environment) == FINGERPRINT_KEYS
     assert all(isinstance(value, str) for value in environment.values())
     assert environment["torch"] == torch.__version__
     assert environment["python"] == ".".join(map(str, sys.version_info[:3]))
     assert environment["vggt"] == "0.0.1 abc123"
-    assert environment["driver"] == ""
+    assert {name: environment[name] for name in NVML_FIELDS} == dict.fromkeys(NVML_FIELDS, "")
     assert environment["host_cpu"] == host_cpu()
+    assert environment["host_cpu_count"] == str(os.cpu_count())
     assert environment["pytest-benchmark"] == importlib.metadata.version("pytest-benchmark")
     assert environment["cuda"] == (torch.version.cuda or "")
 
 
-def test_a_gpu_fingerprint_without_nvml_has_an_empty_driver(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setitem(sys.modules, "pynvml", None)  # import pynvml raises ImportError
-    environment = fingerprint(CUDA, "")
-    assert environment["driver"] == ""
-    assert environment["torch"] == torch.__version__
-    assert set(environment) == FINGERPRINT_KEYS
+H100_UUID = "58f9d2a0-1b2c-4d5e-8f90-0123456789ab"
+H100 = {  # what nvidia-ml-py answers for an H100 SXM in persistence mode with ECC on
+    "nvmlSystemGetDriverVersion": "580.159.04",
+    "nvmlDeviceGetName": "NVIDIA H100 80GB HBM3",
+    "nvmlDeviceGetMaxClockInfo": lambda handle, clock: {1: 1980, 2: 2619}[clock],
+    "nvmlDeviceGetApplicationsClock": lambda handle, clock: {1: 1755, 2: 2619}[clock],
+    "nvmlDeviceGetEnforcedPowerLimit": 700_000,  # milliwatts
+    "nvmlDeviceGetPersistenceMode": 1,
+    "nvmlDeviceGetEccMode": [1, 1],  # current, pending
+    "nvmlDeviceGetUUID": f"GPU-{H100_UUID}",
+    "nvmlDeviceGetSerial": "1650123456789",
+}
+H100_FIELDS = {
+    "driver": "580.159.04",
+    "gpu_name": "NVIDIA H100 80GB HBM3",
+    "sm_clock_max_mhz": "1980",
+    "mem_clock_max_mhz": "2619",
+    "sm_clock_app_mhz": "1755",
+    "power_limit_w": "700",
+    "persistence_mode": "on",
+    "ecc": "on",
+}
+# The fields each device query fills: an error in one empties those alone.
+QUERY_FIELDS = {
+    "nvmlSystemGetDriverVersion": ("driver",),
+    "nvmlDeviceGetName": ("gpu_name",),
+    "nvmlDeviceGetMaxClockInfo": ("sm_clock_max_mhz", "mem_clock_max_mhz"),
+    "nvmlDeviceGetApplicationsClock": ("sm_clock_app_mhz",),
+    "nvmlDeviceGetEnforcedPowerLimit": ("power_limit_w",),
+    "nvmlDeviceGetPersistenceMode": ("persistence_mode",),
+    "nvmlDeviceGetEccMode": ("ecc",),
+}
 
 
 class FakeNvml(types.ModuleType):
-    """pynvml with a driver version, or an NVMLError where there is no driver."""
+    """pynvml answering from a table; a query named in fail raises NVMLError, as an unsupported one does."""
+
+    NVML_CLOCK_SM, NVML_CLOCK_MEM, NVML_FEATURE_ENABLED = 1, 2, 1
 
     class NVMLError(Exception):
         pass
 
-    def __init__(self, version: object = b"550.54.15", fail_at: str = "") -> None:
+    def __init__(self, fail: Iterable[str] = (), **answers: object) -> None:
         super().__init__("pynvml")
-        self.version, self.fail_at, self.calls = version, fail_at, []
+        self.fail, self.calls = set(fail), []
+        self.answers: dict[str, object] = {
+            **H100,
+            "nvmlInit": None,
+            "nvmlShutdown": None,
+            "nvmlDeviceGetHandleByIndex": lambda index: f"handle {index}",
+            "nvmlDeviceGetHandleByUUID": lambda uuid: f"handle {uuid}",
+            **answers,
+        }
 
-    def _call(self, name: str) -> None:
-        self.calls.append(name)
-        if name == self.fail_at:
-            raise self.NVMLError("NVML Shared Library Not Found")
+    def __getattr__(self, name: str) -> Any:
+        if not name.startswith("nvml"):
+            raise AttributeError(name)
 
-    def nvmlInit(self) -> None:
-        self._call("init")
+        def query(*args: object) -> object:
+            self.calls.append(name)
+            if name in self.fail:
+                raise self.NVMLError(f"{name}: Not Supported")
+            answer = self.answers[name]
+            return answer(*args) if callable(answer) else answer
 
-    def nvmlSystemGetDriverVersion(self) -> object:
-        self._call("version")
-        return self.version
+        return query
 
-    def nvmlShutdown(self) -> None:
-        self._call("shutdown")
+
+@pytest.fixture
+def cpu_torch(monkeypatch: pytest.MonkeyPatch) -> None:
+    """torch.cuda as a CPU build answers it, whatever this machine's build: no device properties, no UUID."""
+
+    def no_cuda(device: object) -> None:
+        raise AssertionError("Torch not compiled with CUDA enabled")
+
+    monkeypatch.setattr(torch.cuda, "get_device_properties", no_cuda)
+
+
+def gpu_fingerprint(monkeypatch: pytest.MonkeyPatch, nvml: types.ModuleType | None) -> dict[str, str]:
+    monkeypatch.setitem(sys.modules, "pynvml", nvml)  # None: import pynvml raises ImportError
+    environment = fingerprint(CUDA, "")
+    assert set(environment) == FINGERPRINT_KEYS
+    assert all(isinstance(value, str) for value in environment.values())
+    return {name: environment[name] for name in NVML_FIELDS}
+
+
+@pytest.mark.usefixtures("cpu_torch")
+def test_a_gpu_fingerprint_has_every_nvml_field_from_one_nvml_session(monkeypatch: pytest.MonkeyPatch) -> None:
+    nvml = FakeNvml()
+    assert gpu_fingerprint(monkeypatch, nvml) == H100_FIELDS
+    assert nvml.calls.count("nvmlInit") == nvml.calls.count("nvmlShutdown") == 1
+    assert nvml.calls[0] == "nvmlInit"
+    assert nvml.calls[-1] == "nvmlShutdown"
+    assert "nvmlDeviceGetHandleByIndex" in nvml.calls  # torch gave no UUID: NVML's index 0, torch's cuda:0
+    assert not [call for call in nvml.calls if "Serial" in call or call == "nvmlDeviceGetUUID"]
+
+
+@pytest.mark.usefixtures("cpu_torch")
+def test_nvml_answers_are_turned_into_strings(monkeypatch: pytest.MonkeyPatch) -> None:
+    nvml = FakeNvml(
+        nvmlSystemGetDriverVersion=b"550.54.15",  # older nvidia-ml-py answers bytes
+        nvmlDeviceGetName=b"NVIDIA GeForce RTX 4090",
+        nvmlDeviceGetEnforcedPowerLimit=450_500,
+        nvmlDeviceGetPersistenceMode=0,
+        nvmlDeviceGetEccMode=[0, 1],  # off now, on after the next reset: the current mode is what runs
+    )
+    fields = gpu_fingerprint(monkeypatch, nvml)
+    assert fields["driver"] == "550.54.15"
+    assert fields["gpu_name"] == "NVIDIA GeForce RTX 4090"
+    assert fields["power_limit_w"] == "450.5"
+    assert fields["persistence_mode"] == "off"
+    assert fields["ecc"] == "off"
+
+
+@pytest.mark.usefixtures("cpu_torch")
+@pytest.mark.parametrize("failing", list(QUERY_FIELDS))
+def test_an_nvml_error_midway_empties_only_its_fields(monkeypatch: pytest.MonkeyPatch, failing: str) -> None:
+    nvml = FakeNvml(fail=[failing])
+    fields = gpu_fingerprint(monkeypatch, nvml)
+    assert fields == {name: "" if name in QUERY_FIELDS[failing] else value for name, value in H100_FIELDS.items()}
+    assert nvml.calls.count("nvmlShutdown") == 1
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.sets(st.sampled_from([*QUERY_FIELDS, "nvmlShutdown"])))
+def test_any_set_of_nvml_errors_leaves_the_other_fields_filled(failing: set[str]) -> None:
+    emptied = {name for query in failing for name in QUERY_FIELDS.get(query, ())}
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        monkeypatch.setattr(torch.cuda, "get_device_properties", lambda device: types.SimpleNamespace())
+        fields = gpu_fingerprint(monkeypatch, FakeNvml(fail=failing))
+    assert fields == {name: "" if name in emptied else value for name, value in H100_FIELDS.items()}
+
+
+@pytest.mark.usefixtures("cpu_torch")
+@pytest.mark.parametrize(
+    ("nvml", "calls"),
+    [
+        (None, []),
+        (FakeNvml(fail=["nvmlInit"]), ["nvmlInit"]),
+    ],
+    ids=["no-nvidia-ml-py", "no-nvml-library"],
+)
+def test_without_nvml_every_nvml_field_is_empty(
+    monkeypatch: pytest.MonkeyPatch, nvml: FakeNvml | None, calls: list[str]
+) -> None:
+    assert gpu_fingerprint(monkeypatch, nvml) == dict.fromkeys(NVML_FIELDS, "")
+    if nvml is not None:
+        assert nvml.calls == calls  # nothing to shut down when init failed
+
+
+@pytest.mark.usefixtures("cpu_torch")
+def test_a_gpu_nvml_cannot_find_has_only_the_driver(monkeypatch: pytest.MonkeyPatch) -> None:
+    nvml = FakeNvml(fail=["nvmlDeviceGetHandleByIndex"])
+    assert gpu_fingerprint(monkeypatch, nvml) == {**dict.fromkeys(NVML_FIELDS, ""), "driver": "580.159.04"}
+    assert nvml.calls[-1] == "nvmlShutdown"
+
+
+@pytest.mark.parametrize("spelling", [H100_UUID, H100_UUID.replace("-", "").upper(), f"GPU-{H100_UUID}"])
+def test_the_gpu_is_found_by_torchs_uuid_whatever_cuda_visible_devices_renumbered(
+    monkeypatch: pytest.MonkeyPatch, spelling: str
+) -> None:
+    asked = []
+    monkeypatch.setattr(
+        torch.cuda,
+        "get_device_properties",
+        lambda device: asked.append(device) or types.SimpleNamespace(uuid=spelling),
+    )
+    nvml = FakeNvml(nvmlDeviceGetHandleByUUID=lambda uuid: asked.append(uuid) or "handle")
+    assert gpu_fingerprint(monkeypatch, nvml) == H100_FIELDS
+    assert asked == [CUDA, f"GPU-{H100_UUID}"]  # NVML's spelling
+    assert "nvmlDeviceGetHandleByIndex" not in nvml.calls
+    recorded = json.dumps(fingerprint(CUDA, "")).lower()
+    assert H100_UUID not in recorded  # looked up by, never recorded
+    assert H100_UUID.replace("-", "") not in recorded
 
 
 @pytest.mark.parametrize(
-    ("nvml", "driver", "calls"),
+    ("spelling", "fail"),
     [
-        (FakeNvml(b"550.54.15"), "550.54.15", ["init", "version", "shutdown"]),
-        (FakeNvml("570.86.10"), "570.86.10", ["init", "version", "shutdown"]),
-        (FakeNvml(fail_at="init"), "", ["init"]),
-        (FakeNvml(fail_at="version"), "", ["init", "version", "shutdown"]),
+        (H100_UUID, ["nvmlDeviceGetHandleByUUID"]),  # a MIG instance's UUID: no GPU of NVML's has it
+        ("MIG-GPU-58f9d2a0-1b2c-4d5e-8f90-0123456789ab/7/0", []),  # not one UUID
+        ("not a uuid", []),
     ],
-    ids=["bytes", "str", "no-library", "no-driver"],
+    ids=["unknown-to-nvml", "legacy-mig", "garbled"],
 )
-def test_the_driver_comes_from_nvml_when_it_answers(
-    monkeypatch: pytest.MonkeyPatch, nvml: FakeNvml, driver: str, calls: list[str]
+def test_a_uuid_nvml_cannot_find_leaves_the_device_fields_unknown(
+    monkeypatch: pytest.MonkeyPatch, spelling: str, fail: list[str]
 ) -> None:
-    nvml.calls = []
+    monkeypatch.setattr(torch.cuda, "get_device_properties", lambda device: types.SimpleNamespace(uuid=spelling))
+    nvml = FakeNvml(fail=fail)
+    assert gpu_fingerprint(monkeypatch, nvml) == {**dict.fromkeys(NVML_FIELDS, ""), "driver": "580.159.04"}
+    assert "nvmlDeviceGetHandleByIndex" not in nvml.calls  # never another GPU's values
+    assert nvml.calls[-1] == "nvmlShutdown"
+
+
+def test_without_a_uuid_the_gpu_is_found_by_torchs_index(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(torch.cuda, "get_device_properties", lambda device: types.SimpleNamespace())
+    asked = []
+    nvml = FakeNvml(nvmlDeviceGetHandleByIndex=lambda index: asked.append(index) or "handle")
     monkeypatch.setitem(sys.modules, "pynvml", nvml)
-    assert fingerprint(CUDA, "")["driver"] == driver
-    assert nvml.calls == calls
+    assert fingerprint(torch.device("cuda", 1), "")["gpu_name"] == "NVIDIA H100 80GB HBM3"
+    assert asked == [1]
 
 
 class FakeDistribution:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -33,6 +34,7 @@ def test_defaults(parse) -> None:
         baseline_file=None,
         update_baselines=False,
         require_baseline=False,
+        strict_env=False,
         time_tolerance=DEFAULT_TIME_TOLERANCE,
         memory_tolerance=DEFAULT_MEMORY_TOLERANCE,
         rounds=RoundPolicy(),
@@ -52,6 +54,7 @@ def test_every_option_is_read(parse, tmp_path: Path) -> None:
         "--vggt-revision", "abc123",
         "--baseline-file", str(tmp_path / "h100.json"),
         "--require-baseline",
+        "--strict-env",
         "--time-tolerance", "0.1",
         "--memory-tolerance", "0",
         "--max-time", "3.5",
@@ -71,6 +74,7 @@ def test_every_option_is_read(parse, tmp_path: Path) -> None:
         baseline_file=tmp_path / "h100.json",
         update_baselines=False,
         require_baseline=True,
+        strict_env=True,
         time_tolerance=0.1,
         memory_tolerance=0.0,
         rounds=RoundPolicy(warmup_s=0.25, max_time_s=3.5, min_rounds=7),
@@ -83,6 +87,28 @@ def test_update_baselines_is_read(parse) -> None:
     options = read_options(parse("--update-baselines"))
     assert options.update_baselines is True
     assert options.substitute_backend is None
+
+
+def test_strict_env_may_update_baselines(parse) -> None:
+    # An update records a run in its own environment: a differing one is reported, never refused.
+    options = read_options(parse("--strict-env", "--update-baselines"))
+    assert (options.strict_env, options.update_baselines) == (True, True)
+
+
+def test_every_suite_option_help_states_its_default(pytester: pytest.Pytester) -> None:
+    pytester.makeconftest('pytest_plugins = ["perf.plugin"]')
+    lines = pytester.runpytest_inprocess("--help").outlines
+    section = lines[lines.index("VGGT inference benchmarks:") + 1 :]
+    section = section[: next(i for i, line in enumerate(section) if not line.startswith("  "))]
+    helps: dict[str, str] = {}
+    for line in section:  # an option starts at two spaces' indent; its help goes on, further in
+        if re.match(r"^  --", line):
+            option = line.split()[0].split("=")[0]
+            helps[option] = " ".join(line.split()[1:])
+        else:
+            helps[option] += " " + line.strip()
+    assert {"--profile", "--strict-env", "--substitute-backend"} <= helps.keys()
+    assert [option for option, text in helps.items() if "Default: " not in text] == []
 
 
 BAD_VALUES = [

@@ -16,7 +16,7 @@ import torch
 
 import perf.plugin
 from perf.baseline import Baseline, BaselineEntry, RunInfo, load_baseline, to_json
-from perf.env import describe_device
+from perf.env import describe_device, fingerprint, vggt_revision
 from perf.results import CaseKey, Resolution, Timing
 
 pytest_plugins = ["pytester"]
@@ -347,3 +347,93 @@ def test_benchmark_only_deselects_other_tests_instead_of_listing_them_as_skipped
     result.assert_outcomes(passed=2, deselected=1)
     everything = run(suite, path, *BOTH)
     everything.assert_outcomes(passed=3)
+
+
+def baseline_measured_elsewhere(path: Path, **changes: str) -> str:
+    """A baseline of both cases whose one run (r1) had this machine's environment but for the changed fields."""
+    synthetic_baseline(path, {MATH: 1.0, DEFAULT: 1.0})
+    document = json.loads(path.read_text())
+    environment = fingerprint(torch.device("cpu"), vggt_revision())
+    document["runs"]["r1"]["environment"] = {**environment, **changes}
+    path.write_text(json.dumps(document))
+    return environment["torch"]
+
+
+def environment_lines(result: pytest.RunResult) -> list[str]:
+    return [line for line in result.outlines if line.startswith("vggt-perf: environment differs")]
+
+
+def test_a_baseline_measured_in_another_environment_is_reported_and_the_run_passes(suite: pytest.Pytester) -> None:
+    path = suite.path / "cpu.json"
+    torch_here = baseline_measured_elsewhere(path, torch="1.0.0")
+    result = run(suite, path, *BOTH)
+    assert result.ret == pytest.ExitCode.OK
+    result.assert_outcomes(passed=2)
+    assert environment_lines(result) == [
+        f"vggt-perf: environment differs from the baseline run r1 (2 compared entries): torch 1.0.0 -> {torch_here}"
+    ]
+    assert [line for line in result.outlines if re.fullmatch(r"=+ vggt-perf environment =+", line)]
+    assert set(verdicts(result)) == {MATH, DEFAULT}
+
+
+def test_strict_env_passes_where_the_environment_is_the_baselines(suite: pytest.Pytester) -> None:
+    path = suite.path / "cpu.json"
+    baseline_measured_elsewhere(path, **{"pytest-benchmark": "0.1"})  # the harness's version is not compared
+    result = run(suite, path, *BOTH, "--strict-env")
+    assert result.ret == pytest.ExitCode.OK
+    result.assert_outcomes(passed=2)
+    assert environment_lines(result) == []
+    assert not [line for line in result.outlines if "vggt-perf environment" in line]
+
+
+def test_strict_env_stops_before_any_case_runs_naming_the_file_and_field(suite: pytest.Pytester) -> None:
+    path = suite.path / "cpu.json"
+    torch_here = baseline_measured_elsewhere(path, torch="1.0.0")
+    before = path.read_bytes()
+    result = run(suite, path, *BOTH, "--strict-env")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    errors = [line for line in result.outlines + result.errlines if line.startswith("ERROR")]
+    assert len(errors) == 1, result.outlines + result.errlines
+    assert errors[0].startswith(
+        f"ERROR: {path}: this run's environment differs from baseline run r1 (2 compared entries): "
+        f"torch 1.0.0 -> {torch_here} (--strict-env: "
+    )
+    no_traceback(result)
+    result.assert_outcomes()  # no case ran
+    assert environment_lines(result) == []  # told once, by the error
+    assert path.read_bytes() == before
+
+
+def test_strict_env_still_updates_reporting_the_difference_and_fingerprints_once(
+    suite: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = suite.path / "cpu.json"
+    baseline_measured_elsewhere(path, torch="1.0.0")
+    calls = []
+    monkeypatch.setattr(perf.plugin, "fingerprint", lambda *args: calls.append(args) or fingerprint(*args))
+    result = run(suite, path, *BOTH, "--strict-env", "--update-baselines")
+    assert result.ret == pytest.ExitCode.OK
+    assert len(environment_lines(result)) == 1
+    assert f"vggt-perf: wrote 2 entries to {path}" in result.outlines
+    assert len(calls) == 1  # compared after collection and recorded by the update: one fingerprint
+    written = load_baseline(path)
+    assert written is not None
+    assert set(written.runs) == {written.entries[MATH].run}  # r1 wrote no entry any more
+    assert written.runs[written.entries[MATH].run].environment == fingerprint(*calls[0])
+
+
+def test_only_runs_that_wrote_the_selected_cases_entries_are_compared(suite: pytest.Pytester) -> None:
+    path = suite.path / "cpu.json"
+    baseline_measured_elsewhere(path)
+    document = json.loads(path.read_text())
+    # The default backend's entry came from a run with another torch; this session deselects that case.
+    document["runs"]["r2"] = {**document["runs"]["r1"], "environment": {"torch": "1.0.0"}}
+    document["entries"][DEFAULT]["run"] = "r2"
+    path.write_text(json.dumps(document))
+    deselected = run(suite, path, *BOTH, "--strict-env", "-k", "sdpa-math")
+    assert deselected.ret == pytest.ExitCode.OK
+    assert environment_lines(deselected) == []
+    selected = run(suite, path, *BOTH)
+    assert [line.split(":")[1] for line in environment_lines(selected)] == [
+        " environment differs from the baseline run r2 (1 compared entry)"
+    ]

@@ -6,10 +6,17 @@ from perf.report import render_verdict_table, summarize_counts
 from perf.results import MetricComparison, Verdict, VerdictKind
 
 
-def compared(case_id: str, kind: VerdictKind, measured_s: float, baseline_s: float, memory: bool = False) -> Verdict:
-    comparisons = [MetricComparison("time", "s", measured_s, baseline_s, 0.05, kind)]
+def compared(
+    case_id: str,
+    kind: VerdictKind,
+    measured_s: float,
+    baseline_s: float,
+    memory: bool = False,
+    detectable: float = 0.05,
+) -> Verdict:
+    comparisons = [MetricComparison("time", "s", measured_s, baseline_s, 0.05, kind, detectable)]
     if memory:
-        comparisons.append(MetricComparison("memory", "GiB", 1.5, 1.25, 0.02, VerdictKind.PASS))
+        comparisons.append(MetricComparison("memory", "GiB", 1.5, 1.25, 0.02, VerdictKind.PASS, 0.02))
     return Verdict(case_id, kind, f"{case_id}: described", tuple(comparisons))
 
 
@@ -104,6 +111,36 @@ def test_columns_line_up() -> None:
     ]
     assert {row.index(" x") + 1 for row in numbered} == {header.index("ratio")}
     assert all(line == line.rstrip() for line in lines)
+
+
+def test_detects_is_left_out_where_it_would_repeat_the_tolerance_of_every_case() -> None:
+    assert "detects" not in render_verdict_table(VERDICTS)[0]
+
+
+def test_a_noisy_case_shows_what_each_case_could_detect() -> None:
+    noisy = compared("noisy", VerdictKind.PASS, 0.33, 0.3, memory=True, detectable=0.12)
+    header, *rows = render_verdict_table([*VERDICTS, noisy])
+    assert header.split() == [
+        "verdict", "case", "time", "s", "baseline", "s", "ratio", "tol", "detects", "peak", "GiB", "baseline", "GiB",
+    ]  # fmt: skip
+    by_case = {row.split()[1]: row.split() for row in rows}
+    assert by_case["noisy"] == ["PASS", "noisy", "0.3300", "0.3000", "x1.100", "+5%", "+12%", "1.50", "1.25"]
+    assert by_case["a-pass"] == ["PASS", "a-pass", "0.3100", "0.3000", "x1.033", "+5%", "+5%"]
+    assert by_case["c-skipped"] == ["SKIPPED", "c-skipped", "sdpa-cudnn", "runs", "on", "cuda", "only"]
+    assert {row.index("+12%") for row in rows if "+12%" in row} == {header.index("detects")}
+
+
+def test_the_memory_tolerance_never_shows_the_detects_column() -> None:
+    memory_only = Verdict(
+        "m",
+        VerdictKind.PASS,
+        "m: described",
+        (
+            MetricComparison("time", "s", 0.3, 0.3, 0.05, VerdictKind.PASS, 0.05),
+            MetricComparison("memory", "GiB", 1.0, 1.0, 0.02, VerdictKind.PASS, 0.5),
+        ),
+    )
+    assert "detects" not in render_verdict_table([memory_only])[0]
 
 
 def test_counts_name_each_kind_present() -> None:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+import random
+from dataclasses import replace
 
 import pytest
 from hypothesis import given, settings
@@ -13,9 +15,14 @@ from perf.stats import (
     DEFAULT_TIME_TOLERANCE,
     HOST_BOUND_BELOW_S,
     HOST_BOUND_TIME_TOLERANCE,
+    MIN_TESTED_ROUNDS,
     NOISE_MULTIPLIER,
+    SIGNIFICANCE,
+    detectable_slowdown,
+    p_value_of_change,
     summarize_rounds,
     time_tolerance_for,
+    untested_reason,
 )
 
 seconds = st.floats(min_value=1e-6, max_value=100.0, allow_nan=False, allow_infinity=False)
@@ -30,13 +37,21 @@ def test_summarize_rounds_refuses_no_rounds() -> None:
         summarize_rounds([])
 
 
+def noisy_rounds(median_s: float, rounds: int, noise: float, seed: int = 0) -> list[float]:
+    """Rounds around median_s with a relative normal noise, reproducibly."""
+    rng = random.Random(seed)
+    return [median_s * (1 + rng.gauss(0.0, noise)) for _ in range(rounds)]
+
+
 def test_one_round_has_no_spread() -> None:
-    assert summarize_rounds([0.25]) == Timing(median_s=0.25, iqr_s=0.0, min_s=0.25, max_s=0.25, rounds=1)
+    assert summarize_rounds([0.25]) == Timing(
+        median_s=0.25, iqr_s=0.0, min_s=0.25, max_s=0.25, rounds=1, samples_s=(0.25,)
+    )
 
 
-def test_summarize_rounds_sorts_before_summarising() -> None:
+def test_summarize_rounds_summarises_sorted_and_keeps_the_rounds_in_the_order_they_ran() -> None:
     assert summarize_rounds([3.0, 1.0, 5.0, 2.0, 4.0]) == Timing(
-        median_s=3.0, iqr_s=2.0, min_s=1.0, max_s=5.0, rounds=5
+        median_s=3.0, iqr_s=2.0, min_s=1.0, max_s=5.0, rounds=5, samples_s=(3.0, 1.0, 5.0, 2.0, 4.0)
     )
 
 
@@ -58,7 +73,8 @@ def test_summary_is_bounded_and_order_free(samples: list[float], rng) -> None:
     summary = summarize_rounds(samples)
     shuffled = list(samples)
     rng.shuffle(shuffled)
-    assert summarize_rounds(shuffled) == summary
+    assert replace(summarize_rounds(shuffled), samples_s=()) == replace(summary, samples_s=())
+    assert summary.samples_s == tuple(samples)
     assert summary.rounds == len(samples)
     assert summary.min_s == min(samples)
     assert summary.max_s == max(samples)
@@ -144,3 +160,124 @@ def test_tolerance_is_the_widest_floor_rounded_up_to_a_whole_percent(
 def test_more_noise_never_narrows_the_tolerance(median_s: float, low: float, high: float) -> None:
     low, high = sorted((low, high))
     assert time_tolerance_for(timing(median_s, low * median_s)) <= time_tolerance_for(timing(median_s, high * median_s))
+
+
+# ---------------------------------------------------------------- the rank test
+
+
+def test_significance_is_one_percent() -> None:
+    assert SIGNIFICANCE == 0.01
+    assert MIN_TESTED_ROUNDS == 3
+
+
+def test_an_entry_without_samples_leaves_the_ratio_alone() -> None:
+    measured = summarize_rounds(noisy_rounds(1.3, 30, 0.01))
+    assert untested_reason(measured, timing(1.0)) == "no round samples in the baseline entry"
+    assert untested_reason(timing(1.3), summarize_rounds(noisy_rounds(1.0, 30, 0.01))) == "no round samples in this run"
+
+
+@pytest.mark.parametrize(
+    ("measured_rounds", "baseline_rounds", "testable"),
+    [
+        (2, 2, False),
+        (2, 100, False),  # fewer than three on one side, whatever the other
+        (3, 3, False),  # smallest p 1/20
+        (4, 4, False),  # 1/70
+        (3, 6, False),  # 1/84
+        (3, 7, True),  # 1/120
+        (5, 5, True),  # 1/252
+        (30, 30, True),
+    ],
+)
+def test_too_few_rounds_to_ever_reach_significance_are_named(
+    measured_rounds: int, baseline_rounds: int, testable: bool
+) -> None:
+    measured = summarize_rounds(noisy_rounds(1.3, measured_rounds, 0.01, seed=1))
+    baseline = summarize_rounds(noisy_rounds(1.0, baseline_rounds, 0.01, seed=2))
+    reason = untested_reason(measured, baseline)
+    if testable:
+        assert reason == ""
+    else:
+        assert reason == f"{measured_rounds} rounds against the baseline's {baseline_rounds} cannot reach p < 0.01"
+
+
+@settings(max_examples=60, deadline=None)
+@given(measured_rounds=st.integers(3, 14), baseline_rounds=st.integers(3, 14))
+def test_testable_means_fully_separated_rounds_reach_significance(measured_rounds: int, baseline_rounds: int) -> None:
+    slower = summarize_rounds([2.0 + i / 100 for i in range(measured_rounds)])
+    baseline = summarize_rounds([1.0 + i / 100 for i in range(baseline_rounds)])
+    testable = untested_reason(slower, baseline) == ""
+    assert testable == (p_value_of_change(slower, baseline) < SIGNIFICANCE)
+
+
+def test_a_real_slowdown_is_significant() -> None:
+    baseline = summarize_rounds(noisy_rounds(1.0, 30, 0.01, seed=1))
+    slower = summarize_rounds(noisy_rounds(1.3, 30, 0.01, seed=2))
+    assert p_value_of_change(slower, baseline) < 1e-6
+
+
+def test_a_real_speedup_is_significant_in_its_own_direction() -> None:
+    baseline = summarize_rounds(noisy_rounds(1.0, 30, 0.01, seed=1))
+    faster = summarize_rounds(noisy_rounds(0.7, 30, 0.01, seed=2))
+    assert p_value_of_change(faster, baseline) < 1e-6
+
+
+def test_rounds_drawn_alike_are_not_significant() -> None:
+    first = summarize_rounds(noisy_rounds(1.0, 30, 0.05, seed=1))
+    second = summarize_rounds(noisy_rounds(1.0, 30, 0.05, seed=2))
+    assert p_value_of_change(first, second) > SIGNIFICANCE
+
+
+def test_rounds_without_any_spread_give_no_evidence() -> None:
+    assert p_value_of_change(summarize_rounds([0.3] * 7), summarize_rounds([0.3] * 7)) == 1.0
+
+
+def test_a_median_edited_by_hand_moves_its_rounds_with_it() -> None:
+    rounds = noisy_rounds(1.0, 30, 0.01)
+    measured = summarize_rounds(rounds)
+    edited = replace(summarize_rounds(rounds), median_s=measured.median_s / 100)  # "prove the gate"
+    assert p_value_of_change(measured, measured) > 0.4
+    assert p_value_of_change(measured, edited) < 1e-6
+    assert p_value_of_change(edited, measured) < 1e-6  # faster, in its own direction
+
+
+def test_the_test_needs_samples() -> None:
+    with pytest.raises(ValueError, match="round samples"):
+        p_value_of_change(timing(1.0), timing(1.0))
+
+
+# ---------------------------------------------------------------- detectable slowdown
+
+
+def test_quiet_rounds_detect_the_tolerance() -> None:
+    quiet = summarize_rounds(noisy_rounds(1.0, 30, 0.001))
+    assert detectable_slowdown(quiet, quiet, 0.05) == 0.05
+
+
+def test_without_the_test_the_tolerance_is_what_is_detected() -> None:
+    noisy = summarize_rounds(noisy_rounds(1.0, 30, 0.3))
+    assert detectable_slowdown(timing(1.0, 0.5), timing(1.0, 0.5), 0.05) == 0.05
+    few = summarize_rounds(noisy_rounds(1.0, 2, 0.3))
+    assert detectable_slowdown(few, noisy, 0.05) == 0.05
+
+
+def test_noise_makes_the_detectable_slowdown_larger_than_the_tolerance() -> None:
+    # IQR / median 0.1 on both sides, 10 rounds each: 3.17 x sqrt(2 x (0.1 / 1.349)^2 / 10 x pi / 3) = 0.107
+    rounds = [1.0 + (i - 4.5) * 0.1 / 4.5 for i in range(10)]  # evenly spaced: the IQR spans 4.5 steps
+    summary = summarize_rounds(rounds)
+    assert summary.iqr_s / summary.median_s == pytest.approx(0.1)
+    assert detectable_slowdown(summary, summary, 0.05) == 0.11
+
+
+@settings(max_examples=40, deadline=None)
+@given(noise=st.floats(0.0, 0.5), rounds=st.integers(5, 40), tolerance=st.floats(0.0, 1.0), seed=st.integers(0, 9))
+def test_the_detectable_slowdown_is_at_least_the_tolerance_and_falls_with_more_rounds(
+    noise: float, rounds: int, tolerance: float, seed: int
+) -> None:
+    # From 5 rounds a side the test runs; below, the ratio alone decides and the tolerance is what is detected.
+    few = summarize_rounds(noisy_rounds(1.0, rounds, noise, seed))
+    many = summarize_rounds(few.samples_s * 4)  # the same spread, four times the rounds
+    detectable = detectable_slowdown(few, few, tolerance)
+    assert detectable >= tolerance
+    assert detectable == tolerance or detectable == round(detectable, 2)  # the noise term is a whole percent
+    assert detectable_slowdown(many, many, tolerance) <= detectable
