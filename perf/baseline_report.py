@@ -137,8 +137,11 @@ def newest_run(baseline: Baseline) -> tuple[str, RunInfo] | None:
     return max(baseline.runs.items(), key=lambda item: (item[1].measured_at, item[0]), default=None)
 
 
-def environment_differences(a: RunInfo, b: RunInfo) -> list[tuple[str, str, str]]:
-    """(field, value in A, value in B) for each environment field whose values differ; '-' where one lacks it."""
+def unequal_environment_fields(a: RunInfo, b: RunInfo) -> list[tuple[str, str, str]]:
+    """(field, value in A, value in B) for each environment field whose values differ; '-' where one lacks it.
+
+    For showing two files side by side, every field counts; the gate's own comparison (perf.environment_diff)
+    skips unknown fields."""
     names = sorted(a.environment.keys() | b.environment.keys())
     values = [(name, a.environment.get(name, "-"), b.environment.get(name, "-")) for name in names]
     return [row for row in values if row[1] != row[2]]
@@ -160,7 +163,7 @@ def _environment_lines(a: Baseline, b: Baseline) -> list[str]:
     newest_a, newest_b = newest_run(a), newest_run(b)
     if newest_a is None or newest_b is None:
         return ["environment: not compared, a file without runs"]
-    differences = environment_differences(newest_a[1], newest_b[1])
+    differences = unequal_environment_fields(newest_a[1], newest_b[1])
     title = f"environment of the newest runs (A {newest_a[0]}, B {newest_b[0]}):"
     if not differences:
         return [f"{title} every field is the same"]

@@ -19,11 +19,11 @@ from perf.baseline_report import (
     Side,
     diff_rows,
     entries_to_prune,
-    environment_differences,
     newest_run,
     render_diff,
     run_rows,
     show_rows,
+    unequal_environment_fields,
 )
 from perf.cli import main
 from perf.results import CaseKey, Evidence, Memory, Resolution, Timing
@@ -191,8 +191,8 @@ def test_diff_rows_mark_one_sided_cases_and_divide_b_by_a() -> None:
 def test_environment_differences_name_only_the_fields_that_differ() -> None:
     a = RunInfo("t", "c", {"torch": "2.11", "driver": "580", "cuda": "13.0"})
     b = RunInfo("t", "c", {"torch": "2.11", "driver": "590", "vggt": "abc"})
-    assert environment_differences(a, b) == [("cuda", "13.0", "-"), ("driver", "580", "590"), ("vggt", "-", "abc")]
-    assert environment_differences(a, a) == []
+    assert unequal_environment_fields(a, b) == [("cuda", "13.0", "-"), ("driver", "580", "590"), ("vggt", "-", "abc")]
+    assert unequal_environment_fields(a, a) == []
 
 
 def test_newest_run_is_the_latest_measured_at_whatever_its_id() -> None:
