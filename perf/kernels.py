@@ -348,7 +348,7 @@ FA3 = RoutedBackend(
     # flash::FlashAttnFwdCombine<...> after it (hopper/flash_fwd_*launch_template.h); flash::compute_attn_ws before 2025
     kernel_pattern=r"\bflash::(FlashAttnFwd(Sm90|Combine)|compute_attn_ws)",
     load=_importer("flash_attn_interface", "flash_attn_func"),
-    install_hint="build it: in github.com/Dao-AILab/flash-attention, cd hopper && python setup.py install",
+    install_hint="build it: in github.com/Dao-AILab/flash-attention, cd hopper && pip install . (README: fa3)",
     architectures=Architectures(9, 9),
 )
 FA4 = RoutedBackend(
