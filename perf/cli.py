@@ -8,9 +8,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import NoReturn
 
-from perf.baseline import Baseline, BaselineError, load_baseline, remove_entries
+from perf.arguments import fraction
+from perf.baseline import Baseline, BaselineError, load_baseline, remove_entries, update_baseline
 from perf.baseline_report import entries_to_prune, render_diff, render_removals, render_show
 from perf.report import render_table
+from perf.stats import DEFAULT_MEMORY_TOLERANCE, DEFAULT_TIME_TOLERANCE
 
 # The torch-dependent modules (registries, device) are imported inside the commands that need them, so the
 # baseline commands that only read files (show, diff) start without torch and run on any machine.
@@ -74,6 +76,35 @@ def _prune(args: argparse.Namespace) -> list[str]:
     return [*listing, f"removed {len(removals)} entries from {args.file}; {kept}"]
 
 
+def _update(args: argparse.Namespace) -> list[str]:
+    from perf.benchmark_json import convert, device_of, read_benchmark_json, render_conversion, update_command
+    from perf.workloads import WORKLOADS
+
+    files = [read_benchmark_json(path) for path in args.from_json]
+    device = device_of(files)
+    existing = load_baseline(args.file)
+    if existing is not None and existing.device.get("slug") != device["slug"]:
+        raise BaselineError(
+            f"{args.file}: holds device {existing.device.get('slug')!r}, the benchmarks measured {device['slug']!r}; "
+            f"name that device's own file, e.g. baselines/{device['slug']}.json (nothing was written)"
+        )
+    host_bound = {name: workload.host_bound_below_s for name, workload in WORKLOADS.items()}
+    command = update_command(args.from_json)
+    lines: list[str] = []
+    written, result = 0, existing
+    # One run per file, as each file's pytest session would have written it; a case in two files: the later wins.
+    for file in files:
+        conversion = convert(file, command, host_bound, args.time_tolerance, args.memory_tolerance)
+        lines += render_conversion(conversion)
+        if conversion.entries:
+            result = update_baseline(args.file, device, conversion.entries, file.measured_at, conversion.run)
+            written += len(conversion.entries)
+    if not written or result is None:
+        return [*lines, f"nothing written to {args.file}: no benchmark qualifies (see why above); file unchanged"]
+    held = f"it holds {len(result.entries)} entries of {len(result.runs)} runs"
+    return [*lines, f"wrote {written} entries to {args.file}; {held}"]
+
+
 class _Parser(argparse.ArgumentParser):
     """Usage errors in one line with exit 2, like the commands' own errors."""
 
@@ -94,7 +125,7 @@ def _parser() -> argparse.ArgumentParser:
     commands.add_parser("backends", help="list the attention backends with their status on this machine").set_defaults(
         run=lambda _: backends_table()
     )
-    baseline = commands.add_parser("baseline", help="show, compare and prune baseline files (baselines/*.json)")
+    baseline = commands.add_parser("baseline", help="show, compare, prune and update baseline files (baselines/*.json)")
     actions = baseline.add_subparsers(dest="action", required=True)
     show = actions.add_parser("show", help="every entry of a baseline file, its runs and its device")
     show.add_argument("file", type=Path, help="a baseline file, e.g. baselines/nvidia-h100-80gb-hbm3.json")
@@ -107,7 +138,41 @@ def _parser() -> argparse.ArgumentParser:
     prune.add_argument("file", type=Path, help="the baseline file to prune (written atomically, under its lock)")
     prune.add_argument("--dry-run", action="store_true", help="list what would be removed, write nothing")
     prune.set_defaults(run=_prune)
+    _add_update(actions)
     return parser
+
+
+_UPDATE_HELP = (
+    "merge the benchmarks of pytest --benchmark-json files into a baseline file, as --update-baselines does: "
+    "only cases measured with their own backend (outcome ok, no --substitute-backend) become entries"
+)
+
+
+def _add_update(actions: argparse._SubParsersAction[_Parser]) -> None:
+    update = actions.add_parser("update", help=_UPDATE_HELP, description=_UPDATE_HELP)
+    update.add_argument(
+        "--from-json",
+        type=Path,
+        action="append",
+        required=True,
+        metavar="BENCH.json",
+        help="a file written by this suite's pytest --benchmark-json; repeat for more (one run each, in order)",
+    )
+    update.add_argument("file", type=Path, help="the baseline file to update (written atomically, under its lock)")
+    update.add_argument(
+        "--time-tolerance",
+        type=fraction,
+        default=DEFAULT_TIME_TOLERANCE,
+        help=f"least slowdown recorded as an entry's tolerance, widened by its noise. "
+        f"Default: {DEFAULT_TIME_TOLERANCE}.",
+    )
+    update.add_argument(
+        "--memory-tolerance",
+        type=fraction,
+        default=DEFAULT_MEMORY_TOLERANCE,
+        help=f"peak-memory growth recorded as an entry's tolerance. Default: {DEFAULT_MEMORY_TOLERANCE}.",
+    )
+    update.set_defaults(run=_update)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

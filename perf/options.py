@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,6 +10,7 @@ from typing import Any, TypeVar
 
 import pytest
 
+from perf.arguments import fraction, positive_int, seconds
 from perf.backends import BACKENDS
 from perf.results import Resolution
 from perf.stats import DEFAULT_MEMORY_TOLERANCE, DEFAULT_TIME_TOLERANCE
@@ -58,37 +58,6 @@ def _list_of(parse: Callable[[str], T], choices: Sequence[str] | None = None) ->
     return convert
 
 
-def _positive_int(text: str) -> int:
-    # ArgumentTypeError, not ValueError: argparse shows its message instead of "invalid _positive_int value".
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"{text} is not a positive integer")
-    return value
-
-
-def _fraction(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = math.nan
-    if not 0 <= value < 10:
-        raise argparse.ArgumentTypeError(f"{text} is not a fraction such as 0.05")
-    return value
-
-
-def _seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = math.nan
-    if not 0 <= value < math.inf:
-        raise argparse.ArgumentTypeError(f"{text} is not a number of seconds such as 0.5")
-    return value
-
-
 def _substitution(text: str) -> tuple[str, str]:
     case_backend, _, measured = text.partition("=")
     if case_backend not in BACKENDS or measured not in BACKENDS:
@@ -120,7 +89,7 @@ def add_options(parser: pytest.Parser) -> None:
     )
     add(
         "--frames",
-        type=_list_of(_positive_int),
+        type=_list_of(positive_int),
         default=None,
         help="comma-separated frame counts. Default: the profile's (full: 1,2,4,8,10,20,50,100,200).",
     )
@@ -170,32 +139,32 @@ def add_options(parser: pytest.Parser) -> None:
     )
     add(
         "--time-tolerance",
-        type=_fraction,
+        type=fraction,
         default=DEFAULT_TIME_TOLERANCE,
         help=f"least slowdown recorded as a new entry's tolerance, widened by its noise. "
         f"Default: {DEFAULT_TIME_TOLERANCE}.",
     )
     add(
         "--memory-tolerance",
-        type=_fraction,
+        type=fraction,
         default=DEFAULT_MEMORY_TOLERANCE,
         help=f"peak-memory growth recorded as a new entry's tolerance. Default: {DEFAULT_MEMORY_TOLERANCE}.",
     )
     add(
         "--max-time",
-        type=_seconds,
+        type=seconds,
         default=RoundPolicy.max_time_s,
         help=f"seconds of timed rounds per case (at least --min-rounds). Default: {RoundPolicy.max_time_s}.",
     )
     add(
         "--min-rounds",
-        type=_positive_int,
+        type=positive_int,
         default=RoundPolicy.min_rounds,
         help=f"fewest timed rounds per case. Default: {RoundPolicy.min_rounds}.",
     )
     add(
         "--warmup-time",
-        type=_seconds,
+        type=seconds,
         default=RoundPolicy.warmup_s,
         help=f"seconds of untimed warm-up per case, at least one forward. Default: {RoundPolicy.warmup_s}.",
     )

@@ -6,8 +6,6 @@ import math
 import statistics
 from collections.abc import Sequence
 
-from scipy.stats import mannwhitneyu
-
 from perf.results import Timing
 
 # The gate must catch a 5 % slowdown where the GPU, not the host, sets the time (issue #3).
@@ -107,6 +105,8 @@ def p_value_of_change(measured: Timing, baseline: Timing) -> float:
     if not measured.samples_s or not baseline.samples_s:
         raise ValueError("the rank test needs round samples on both sides")
     alternative = "greater" if measured.median_s >= baseline.median_s else "less"
+    from scipy.stats import mannwhitneyu  # here, not at import: scipy costs the CLI's file commands a second
+
     p_value = float(mannwhitneyu(_at_median(measured), _at_median(baseline), alternative=alternative).pvalue)
     return 1.0 if math.isnan(p_value) else p_value  # no spread on either side: no evidence
 
