@@ -13,9 +13,10 @@ import torch
 import torch.nn.functional as F
 from torch.nn.attention import SDPBackend, sdpa_kernel
 
+from perf.attention_libraries import ROUTED_BACKENDS
 from perf.device import DTYPES
 from perf.kernel_proof import SDPA_KERNEL_PATTERNS
-from perf.kernels import ROUTED_BACKENDS, Activation, RoutedBackend
+from perf.kernels import Activation, RoutedBackend
 
 # VGGT's head dim; the availability probe uses it so a backend that rejects 64 says so up front.
 _PROBE_SHAPE = (1, 2, 32, 64)

@@ -16,8 +16,10 @@ import torch.nn.functional as F
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import perf.attention_libraries
 import perf.kernels
-from perf.kernels import FA2, FA3, FA4, FLEX, ROUTED_BACKENDS, Activation, Layout, RoutedBackend
+from perf.attention_libraries import FA2, FA3, FA4, FLEX, ROUTED_BACKENDS
+from perf.kernels import Activation, Layout, RoutedBackend
 
 PYTORCH_SDPA = F.scaled_dot_product_attention  # captured before any activation: what the stand-ins compute with
 CPU = torch.device("cpu")
@@ -419,13 +421,13 @@ def test_flex_resolves_pytorchs_flex_attention() -> None:
     assert FLEX.load() is flex_attention
 
 
-def test_importing_perf_kernels_imports_no_kernel_library(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_importing_the_registry_imports_no_kernel_library(monkeypatch: pytest.MonkeyPatch) -> None:
     for module in KERNEL_MODULES.values():
         monkeypatch.setitem(sys.modules, module, None)  # any import of them now raises
-    spec = importlib.util.spec_from_file_location("perf_kernels_fresh", perf.kernels.__file__)
+    spec = importlib.util.spec_from_file_location("perf_libraries_fresh", perf.attention_libraries.__file__)
     assert spec is not None and spec.loader is not None
     fresh = importlib.util.module_from_spec(spec)
-    monkeypatch.setitem(sys.modules, "perf_kernels_fresh", fresh)
+    monkeypatch.setitem(sys.modules, "perf_libraries_fresh", fresh)
     spec.loader.exec_module(fresh)
     assert [backend.name for backend in fresh.ROUTED_BACKENDS] == ["fa2", "fa3", "fa4", "flex"]
 
