@@ -19,7 +19,7 @@ IGNORED_FIELDS = frozenset({"pytest-benchmark"})
 # --vggt-revision records what the user passes (often a bare commit); an install from git records
 # "<version> <commit>" (perf.env.vggt_revision). Values naming one commit are one vggt.
 _VGGT_FIELD = "vggt"
-_COMMIT = re.compile(r"\b[0-9a-f]{7,40}\b")
+_COMMIT = re.compile(r"(?<![0-9a-f])[0-9a-f]{7,40}(?![0-9a-f])")  # also inside "0.0.1+g44b3afb"
 _RUNS_NAMED = 2  # more runs with the same differences are named by their first and last
 
 
@@ -43,7 +43,7 @@ def _same_value(field: str, baseline: str, run: str) -> bool:
         return True
     if field != _VGGT_FIELD:
         return False
-    commits = _COMMIT.findall(baseline), _COMMIT.findall(run)
+    commits = _COMMIT.findall(baseline.lower()), _COMMIT.findall(run.lower())
     return any(a.startswith(b) or b.startswith(a) for a in commits[0] for b in commits[1])
 
 

@@ -39,6 +39,7 @@ class SuiteState:
     results: dict[str, CaseResult] = field(default_factory=dict)
     verdicts: list[Verdict] = field(default_factory=list)
     update_note: str = ""
+    update_note_lines: list[str] = field(default_factory=list)
     environment: dict[str, str] | None = None  # this run's fingerprint, taken once: see run_environment
     drift: list[EnvironmentDrift] = field(default_factory=list)
 
@@ -110,8 +111,8 @@ def pytest_collection_finish(session: pytest.Session) -> None:
             state.baseline = load_baseline(state.baseline_path)
         except BaselineError as error:
             raise pytest.UsageError(str(error)) from None
-        held = state.baseline.device.get("slug") if state.baseline else None
-        if held not in (None, state.device["slug"]):
+        held = state.baseline.device.get("slug", "") if state.baseline else None
+        if held is not None and held != state.device["slug"]:
             raise pytest.UsageError(
                 f"{state.baseline_path}: holds baselines of {held!r}, this run is on {state.device['slug']!r}; "
                 "timings of another device are no baseline: pass --baseline-file for this device's own file"
@@ -245,7 +246,23 @@ def write_measured(state: SuiteState, config: pytest.Config) -> int:
     ]
     if entries:
         update_baseline(state.baseline_path, state.device, entries, measured_at, run)
+        state.update_note_lines = reset_tolerances(state.baseline, entries)
     return len(entries)
+
+
+def reset_tolerances(before: Baseline | None, written: list[BaselineEntry]) -> list[str]:
+    """The replaced entries whose tolerance the update changed: a hand-widened one is never reset without a word."""
+    old = before.entries if before else {}
+    lines = []
+    for entry in written:
+        kept = old.get(entry.key.case_id)
+        for name in ("time_tolerance", "memory_tolerance"):
+            if kept is not None and getattr(kept, name) != getattr(entry, name):
+                was, now = getattr(kept, name), getattr(entry, name)
+                lines.append(
+                    f"vggt-perf: {entry.key.case_id}: {name} {was:+.0%} -> {now:+.0%} (re-derived from this run)"
+                )
+    return lines
 
 
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
@@ -264,3 +281,5 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
     terminalreporter.write_line(f"vggt-perf: {summarize_counts(state.verdicts)} ({state.baseline_path})")
     if state.update_note:
         terminalreporter.write_line(state.update_note)
+    for line in state.update_note_lines:
+        terminalreporter.write_line(line)

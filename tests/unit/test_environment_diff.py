@@ -103,6 +103,8 @@ def test_the_ignored_fields_can_be_chosen() -> None:
         ("0.0.1 44b3afb", "0.0.1 0123abc", False),
         ("0.0.1", "0.0.2", False),
         ("my-fork", "0.0.1 44b3afb", False),
+        ("44B3AFBD1869D8BDE4894DD8EA1E293112DD5EBA", "0.0.1 44b3afbd1869d8bde4894dd8ea1e293112dd5eba", True),
+        ("0.0.1+g44b3afb", "44b3afbd1869d8bde4894dd8ea1e293112dd5eba", True),  # a setuptools-scm version
     ],
 )
 def test_vggt_values_naming_one_commit_are_the_same_vggt(baseline: str, run: str, same: bool) -> None:

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import scipy.stats  # noqa: F401  imported here: pytester unloads what a run imports, and numpy refuses a reload
 import torch
 
 import perf.plugin
@@ -437,3 +438,27 @@ def test_only_runs_that_wrote_the_selected_cases_entries_are_compared(suite: pyt
     assert [line.split(":")[1] for line in environment_lines(selected)] == [
         " environment differs from the baseline run r2 (1 compared entry)"
     ]
+
+
+def test_a_baseline_without_a_device_slug_is_refused_before_any_case_runs(suite: pytest.Pytester) -> None:
+    path = suite.path / "cpu.json"
+    synthetic_baseline(path, {DEFAULT: 1.0})
+    document = json.loads(path.read_text())
+    del document["device"]["slug"]
+    path.write_text(json.dumps(document))
+    result = run(suite, path, *BOTH)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    errors = [line for line in result.outlines + result.errlines if line.startswith("ERROR")]
+    assert len(errors) == 1 and errors[0].startswith(f"ERROR: {path}: holds baselines of '', this run is on 'cpu-")
+    result.assert_outcomes()
+
+
+def test_an_update_says_which_tolerances_it_re_derived(suite: pytest.Pytester) -> None:
+    path, document = measured_baseline(suite)
+    document["entries"][MATH]["time_tolerance"] = 9.5  # widened by hand
+    path.write_text(json.dumps(document))
+    result = run(suite, path, *BOTH, "--update-baselines")
+    assert result.ret == pytest.ExitCode.OK
+    notes = [line for line in result.outlines if line.startswith(f"vggt-perf: {MATH}: time_tolerance +950% -> ")]
+    assert len(notes) == 1 and notes[0].endswith("(re-derived from this run)")
+    assert not [line for line in result.outlines if line.startswith(f"vggt-perf: {DEFAULT}: time_tolerance")]
