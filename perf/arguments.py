@@ -22,21 +22,20 @@ def positive_int(text: str) -> int:
 
 def fraction(text: str) -> float:
     """A tolerance such as 0.05 (5 %); up to 10, i.e. +1000 %."""
-    try:
-        value = float(text)
-    except ValueError:
-        value = math.nan
-    if not 0 <= value < 10:
-        raise argparse.ArgumentTypeError(f"{text} is not a fraction such as 0.05")
-    return value
+    return _number_in(text, 0.0, 10.0, "a fraction such as 0.05")
 
 
 def seconds(text: str) -> float:
     """A finite, non-negative duration."""
+    return _number_in(text, 0.0, math.inf, "a number of seconds such as 0.5")
+
+
+def _number_in(text: str, low: float, high: float, what: str) -> float:
+    """float(text) within [low, high); anything else (words, NaN, out of range) is an ArgumentTypeError."""
     try:
         value = float(text)
     except ValueError:
         value = math.nan
-    if not 0 <= value < math.inf:
-        raise argparse.ArgumentTypeError(f"{text} is not a number of seconds such as 0.5")
+    if not low <= value < high:
+        raise argparse.ArgumentTypeError(f"{text} is not {what}")
     return value
