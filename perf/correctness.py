@@ -61,7 +61,7 @@ def compare_outputs(
     tensors concatenated; the norms are summed pair by pair, so no float64 copy of the whole output is made.
     Shapes must match tensor by tensor: a ValueError names both, never a broadcast.
     """
-    outputs, references = _as_list(output), _as_list(reference)
+    outputs, references = as_tensor_list(output), as_tensor_list(reference)
     output_shapes, reference_shapes = [tuple(t.shape) for t in outputs], [tuple(t.shape) for t in references]
     if output_shapes != reference_shapes:
         raise ValueError(f"output shape(s) {output_shapes} differ from reference shape(s) {reference_shapes}")
@@ -82,7 +82,8 @@ def attention_reference(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> to
         return F.scaled_dot_product_attention(q.float(), k.float(), v.float())
 
 
-def _as_list(tensors: torch.Tensor | Sequence[torch.Tensor]) -> list[torch.Tensor]:
+def as_tensor_list(tensors: torch.Tensor | Sequence[torch.Tensor]) -> list[torch.Tensor]:
+    """One tensor or a sequence of them (the shapes a workload's output takes) as a list."""
     return [tensors] if isinstance(tensors, torch.Tensor) else list(tensors)
 
 

@@ -11,7 +11,7 @@ import torch
 from torch import nn
 
 from perf.backends import SDPA_DEFAULT
-from perf.correctness import MODEL_TOLERANCE
+from perf.correctness import MODEL_TOLERANCE, as_tensor_list
 from perf.device import DTYPES, reduced_precision
 from perf.results import CaseKey, Resolution
 from perf.runtime import Outputs, Prepared, Reference, Runtime
@@ -139,9 +139,7 @@ def _against_default_backend(
 
 
 def _to_host(outputs: Outputs) -> Outputs:
-    if isinstance(outputs, torch.Tensor):
-        return outputs.to("cpu")
-    return [tensor.to("cpu") for tensor in outputs]
+    return [tensor.to("cpu") for tensor in as_tensor_list(outputs)]
 
 
 def prepare_aggregator(key: CaseKey, runtime: Runtime) -> Prepared:
