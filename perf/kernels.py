@@ -119,8 +119,15 @@ class RoutedBackend:
         """Route F.scaled_dot_product_attention to this kernel for the block; the previous function comes back on
         exit, even on error, so activations nest."""
         activation = Activation()
-        route = functools.partial(_route, self, self.load(), activation)
-        with _recompiles_allowed() if self.compiler else contextlib.nullcontext(), _sdpa_replaced_by(route):
+        kernel = self.load()
+
+        def scaled_dot_product_attention_routed(*args: Any, **kwargs: Any) -> torch.Tensor:
+            # A named function, not a functools.partial: torch.compile reads __name__ of what it finds in
+            # torch.nn.functional while it traces a compiled kernel (flex), and a partial has none.
+            return _route(self, kernel, activation, *args, **kwargs)
+
+        compiling = _recompiles_allowed() if self.compiler else contextlib.nullcontext()
+        with compiling, _sdpa_replaced_by(scaled_dot_product_attention_routed):
             yield activation
 
     def _static_reason(self, device: torch.device, dtype: str) -> str | None:

@@ -155,6 +155,20 @@ def test_real_flex_attention_uncompiled_matches_sdpa() -> None:
     torch.testing.assert_close(output, PYTORCH_SDPA(q, k, v, scale=0.3), rtol=1e-5, atol=1e-5)
 
 
+def test_real_flex_attention_traced_by_torch_compile_matches_sdpa() -> None:
+    """Dynamo traces flex_attention while SDPA is routed (it reads the names of torch.nn.functional's members then):
+    the H100 run of 2026-11-27 failed here when the route was a functools.partial. The eager backend keeps it fast."""
+    q, k, v = qkv((1, 2, 16, 16), (torch.float32,) * 3)
+
+    def traced(kernel: object) -> object:
+        return torch.compile(kernel, backend="eager", dynamic=False)
+
+    with dataclasses.replace(FLEX, compiler=traced, device_types=frozenset({"cpu"})).activate() as activation:
+        output = F.scaled_dot_product_attention(q, k, v, scale=0.3)
+    torch.testing.assert_close(output, PYTORCH_SDPA(q, k, v, scale=0.3), rtol=1e-5, atol=1e-5)
+    assert activation.compile_s > 0
+
+
 REFUSED_CALLS = {
     "attn_mask": ({"attn_mask": torch.ones(4, 4, dtype=torch.bool)}, (1, 2, 4, 64), "an attn_mask"),
     "causal": ({"is_causal": True}, (1, 2, 4, 64), "is_causal=True"),
