@@ -63,7 +63,8 @@ FA4 = RoutedBackend(
     # FlashAttentionForwardCombine
     kernel_pattern=r"FlashAttentionForward(Sm90|Sm100|Combine)",
     load=_importer("flash_attn.cute", "flash_attn_func"),
-    install_hint="install with: pip install flash-attn-4",
+    # flash-attn 2.8 ships an older flash_attn/cute of its own; installed after flash-attn-4 it replaces FA4's
+    install_hint="install with: pip install flash-attn-4 (after flash-attn, whose flash_attn/cute it replaces)",
     architectures=Architectures(9, 11),  # its README: "for Hopper and Blackwell GPUs"
     head_dims=HeadDims(8, 128, 8),  # what Hopper and Blackwell both take (interface.py _validate_head_dims)
 )

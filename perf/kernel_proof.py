@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -37,6 +38,13 @@ SDPA_KERNEL_PATTERNS: dict[str, str | None] = {
 }
 
 
+# Kineto keeps CUPTI subscribed after a profile ends unless TEARDOWN_CUPTI=1 (pytorch/pytorch#144455), and every
+# later kernel launch in the process pays for it: on the H100 one profiled forward made the aggregator's later
+# forwards 7 % slower at 1 frame and 13 % at 8, and none with teardown (docs/measurements/2026-11-27-h100-backends).
+# The proof profiles every case, so without teardown each case would time the previous cases' profiling too.
+CUPTI_TEARDOWN = ("TEARDOWN_CUPTI", "1")
+
+
 # Enough of a kernel's name to tell it apart in a problem line: FlashAttention 3's name only gets to its kernel
 # class after "void cutlass::device_kernel<flash::enable_sm90_or_later<" (57 characters).
 SHORT_NAME_CHARS = 100
@@ -57,10 +65,13 @@ def cuda_kernel_times(run: Callable[[], object], device: torch.device) -> dict[s
     """Device microseconds per CUDA kernel name over ONE call of run, synchronized inside the profile.
 
     Call it after warm-up, so the kernels are the steady-state choice (cuDNN plans, autotuning) and not the
-    first call's. Off CUDA there are no kernels to name: returns {} without starting the profiler.
+    first call's. Off CUDA there are no kernels to name: returns {} without starting the profiler. CUPTI is torn
+    down when the profile ends (CUPTI_TEARDOWN, overriding the environment), so the timed rounds after it run clean.
     """
     if device.type != "cuda":
         return {}
+    name, value = CUPTI_TEARDOWN
+    os.environ[name] = value  # read by kineto when the profile stops
     with profile(activities=[ProfilerActivity.CUDA]) as profiler:
         run()
         synchronize(device)

@@ -145,8 +145,11 @@ class RoutedBackend:
     def _import_failure(self) -> str | None:
         try:
             self.load()
-        except ModuleNotFoundError as error:
-            return f"{self.name} is not installed ({error}); {self.install_hint}"
+        except ImportError as error:
+            # flash-attn-4 alone leaves a flash_attn namespace without flash_attn_func: fa2 is then not installed.
+            if isinstance(error, ModuleNotFoundError) or not self.version():
+                return f"{self.name} is not installed ({_first_line(error)}); {self.install_hint}"
+            return f"{self.name} is installed but does not import ({_first_line(error)}); {self.install_hint}"
         except Exception as error:  # a build for another torch or CUDA fails in many ways; each means unusable
             return f"{self.name} is installed but does not import ({_first_line(error)}); {self.install_hint}"
         return None

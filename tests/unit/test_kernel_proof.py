@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -211,3 +212,26 @@ def test_kernel_times_sum_device_time_per_kernel_name_over_one_synchronized_call
     times = cuda_kernel_times(lambda: calls.append("run"), torch.device("cuda", 0))
     assert times == {FLASH: 7.0}
     assert calls == ["profile", "run", "synchronize", "profile done"]
+
+
+def test_the_profile_tears_cupti_down_when_it_ends_whatever_the_environment_said(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Kineto reads TEARDOWN_CUPTI as the profile stops; without "1" CUPTI stays subscribed and slows the rounds
+    timed after it (measured on the H100: +7 % at 1 frame, +13 % at 8)."""
+    seen_at_stop: list[str | None] = []
+
+    class FakeProfile:
+        def events(self) -> list[FakeEvent]:
+            return []
+
+    @contextlib.contextmanager
+    def fake_profile(activities: list[torch.profiler.ProfilerActivity]) -> Iterator[FakeProfile]:
+        yield FakeProfile()
+        seen_at_stop.append(os.environ.get("TEARDOWN_CUPTI"))
+
+    monkeypatch.setenv("TEARDOWN_CUPTI", "0")
+    monkeypatch.setattr(kernel_proof, "profile", fake_profile)
+    monkeypatch.setattr(kernel_proof, "synchronize", lambda device: None)
+    cuda_kernel_times(lambda: None, torch.device("cuda", 0))
+    assert seen_at_stop == ["1"]

@@ -354,8 +354,30 @@ def test_a_kernel_library_that_fails_to_import_says_so_in_one_line() -> None:
     reason = dataclasses.replace(FA4, load=broken).unavailable_reason(CUDA, "bf16")
     assert reason == (
         "fa4 is installed but does not import (OSError: libcudart.so.13: cannot open shared object file); "
-        "install with: pip install flash-attn-4"
+        f"{FA4.install_hint}"
     )
+
+
+def _cannot_import_name() -> object:
+    raise ImportError("cannot import name 'flash_attn_func' from 'flash_attn' (unknown location)")
+
+
+def test_a_namespace_left_by_another_distribution_without_the_kernel_is_not_installed() -> None:
+    """On the H100, flash-attn-4 alone left `flash_attn` importable without FA2's flash_attn_func."""
+    fa2 = dataclasses.replace(FA2, load=_cannot_import_name, distribution="no-such-distribution")
+    reason = fa2.unavailable_reason(CUDA, "bf16")
+    assert reason == (
+        "fa2 is not installed (ImportError: cannot import name 'flash_attn_func' from 'flash_attn' "
+        f"(unknown location)); {FA2.install_hint}"
+    )
+
+
+def test_an_installed_distribution_whose_kernel_cannot_be_imported_says_installed_but_broken() -> None:
+    """flash-attn installed after flash-attn-4 overwrote FA4's flash_attn/cute on the H100."""
+    fa4 = dataclasses.replace(FA4, load=_cannot_import_name, distribution="torch")
+    reason = fa4.unavailable_reason(CUDA, "bf16")
+    assert reason is not None and reason.startswith("fa4 is installed but does not import (ImportError: cannot import")
+    assert reason.endswith(FA4.install_hint)
 
 
 @pytest.mark.parametrize(
