@@ -16,7 +16,7 @@ from perf.model import vggt_unavailable_reason
 from perf.results import CaseKey, CaseResult, Evidence, Outcome
 from perf.runtime import Outputs, Prepared, Runtime
 from perf.stats import summarize_rounds
-from perf.timing import RoundPolicy, plan_rounds, synchronized, warm_up
+from perf.timing import RoundPolicy, synchronized, time_rounds, warm_up
 from perf.workloads import WORKLOADS
 
 GIB = 1024**3
@@ -35,7 +35,7 @@ def unavailable_reason(key: CaseKey, runtime: Runtime, backend: SdpaBackend) -> 
 
 
 def measure_case(key: CaseKey, benchmark: Any, runtime: Runtime, policy: RoundPolicy, backend_name: str) -> CaseResult:
-    """Check the output, warm up, prove the kernel, time rounds with benchmark.pedantic, read peak memory.
+    """Check the output, warm up, prove the kernel, time rounds until precise enough, read peak memory.
 
     backend_name is the backend actually activated: the case's own, unless a substitution was asked for.
     The check and the kernel proof run outside the timed rounds; a wrong output or another kernel than the
@@ -54,12 +54,12 @@ def measure_case(key: CaseKey, benchmark: Any, runtime: Runtime, policy: RoundPo
             accuracy = _check(prepared, expected)
             del expected
             reset_peak(device)  # peak memory is the timed forward's: not the check's reference and float64 copies
-            round_s = warm_up(run, policy)
+            warm_up(run, policy)
             proof = prove_kernel(backend.kernel_pattern, cuda_kernel_times(run, device))
             evidence = Evidence(proof.kernel, accuracy.relative_error if accuracy else None, activation.compile_s)
             if problem := _wrong(backend_name, accuracy, proof):
                 return CaseResult(key, Outcome.WRONG, prepared.dtype, reason=problem, evidence=evidence)
-            benchmark.pedantic(run, rounds=plan_rounds(round_s, policy), iterations=1, warmup_rounds=0)
+            ended_by = time_rounds(benchmark, run, policy)
         memory = read_peak(device)
     except (torch.OutOfMemoryError, RuntimeError) as error:
         return _failure_result(key, runtime, backend_name, error)
@@ -68,7 +68,9 @@ def measure_case(key: CaseKey, benchmark: Any, runtime: Runtime, policy: RoundPo
     if benchmark.stats is None:
         return CaseResult(key, Outcome.SKIPPED, prepared.dtype, reason="benchmarking is disabled (--benchmark-disable)")
     timing = summarize_rounds(benchmark.stats.stats.data)
-    return CaseResult(key, Outcome.OK, prepared.dtype, timing, memory, evidence=evidence)
+    return CaseResult(
+        key, Outcome.OK, prepared.dtype, timing, memory, evidence=evidence, rounds_ended_by=ended_by.value
+    )
 
 
 def _expected(prepared: Prepared, backend_name: str) -> Outputs | None:

@@ -154,7 +154,15 @@ def add_options(parser: pytest.Parser) -> None:
         "--max-time",
         type=seconds,
         default=RoundPolicy.max_time_s,
-        help=f"seconds of timed rounds per case (at least --min-rounds). Default: {RoundPolicy.max_time_s}.",
+        help="most seconds of timed rounds per case, if --precision is not reached sooner (at least --min-rounds). "
+        f"Default: {RoundPolicy.max_time_s}.",
+    )
+    add(
+        "--precision",
+        type=fraction,
+        default=RoundPolicy.precision,
+        help="rounds stop once the median's 95 %% confidence interval is within +-this fraction of it, or at "
+        f"--max-time. Default: {RoundPolicy.precision}.",
     )
     add(
         "--min-rounds",
@@ -194,7 +202,7 @@ def read_options(config: pytest.Config) -> SuiteOptions:
         strict_env=get("--strict-env"),
         time_tolerance=get("--time-tolerance"),
         memory_tolerance=get("--memory-tolerance"),
-        rounds=RoundPolicy(get("--warmup-time"), get("--max-time"), get("--min-rounds")),
+        rounds=RoundPolicy(get("--warmup-time"), get("--max-time"), get("--min-rounds"), precision=get("--precision")),
         substitute_backend=get("--substitute-backend"),
         benchmark_only=get("--benchmark-only", False),
     )

@@ -190,6 +190,7 @@ def _annotate(benchmark: Any, result: CaseResult, measured_backend: str, device_
         attention_kernel=result.evidence.attention_kernel,
         relative_error=result.evidence.relative_error,
         compile_s=result.evidence.compile_s,
+        rounds_ended_by=result.rounds_ended_by,
     )
 
 

@@ -99,6 +99,7 @@ class CaseResult:
     memory: Memory | None = None
     reason: str = ""
     evidence: Evidence = Evidence()
+    rounds_ended_by: str = ""  # perf.timing.RoundsEndedBy's value: precision reached, or a cap
 
 
 class VerdictKind(enum.Enum):

@@ -1,31 +1,97 @@
-"""How a case is timed: synchronized forwards, warm-up until steady, rounds sized to a time budget."""
+"""How a case is timed: synchronized forwards, warm-up until steady, rounds until the median is known well enough."""
 
 from __future__ import annotations
 
+import enum
 import math
+import statistics
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 
 from perf.device import synchronize
 
+# The median's interval: distribution-free (order statistics, scipy.stats.quantile_test), since rounds are skewed.
+MEDIAN_CONFIDENCE = 0.95
+
 
 @dataclass(frozen=True)
 class RoundPolicy:
-    """Warm up for at least one forward and warmup_s; then time rounds filling max_time_s within the bounds."""
+    """Warm up for at least one forward and warmup_s; then time rounds until the median's 95 % interval is within
+    +-precision of it (a fraction), or max_time_s of rounds have run, never fewer than min_rounds nor more than
+    max_rounds."""
 
     warmup_s: float = 0.5
     max_time_s: float = 2.0
     min_rounds: int = 3
     max_rounds: int = 100
+    precision: float = 0.01
 
 
-def plan_rounds(round_s: float, policy: RoundPolicy) -> int:
-    """Rounds that fill the time budget at round_s each, never fewer than min_rounds nor more than max_rounds."""
-    wanted = math.ceil(policy.max_time_s / round_s) if round_s > 0 else policy.max_rounds
-    return max(policy.min_rounds, min(policy.max_rounds, wanted))
+class RoundsEndedBy(enum.Enum):
+    """What ended a case's timed rounds: recorded with the result, so a noisy case says it ran out of time."""
+
+    PRECISION = "precision"
+    TIME_CAP = "time cap"
+    ROUND_CAP = "round cap"
+
+
+def median_interval_halfwidth(samples_s: Sequence[float]) -> float:
+    """Half the width of the median's 95 % confidence interval, relative to the median; inf while the rounds are too
+    few for one (fewer than 6: the interval's ends would lie beyond the smallest and largest round)."""
+    from scipy.stats import quantile_test  # here, not at import: the file commands of the CLI never need it
+
+    median = statistics.median(samples_s) if samples_s else 0.0
+    if median <= 0:
+        return math.inf
+    interval = quantile_test(samples_s, q=median, p=0.5).confidence_interval(MEDIAN_CONFIDENCE)
+    low, high = float(interval.low), float(interval.high)
+    if math.isnan(low) or math.isnan(high):
+        return math.inf
+    return (high - low) / 2 / median
+
+
+def rounds_ended_by(samples_s: Sequence[float], elapsed_s: float, policy: RoundPolicy) -> RoundsEndedBy | None:
+    """Whether the rounds so far are enough, and why; None to time another. Pure."""
+    if len(samples_s) >= policy.max_rounds:
+        return RoundsEndedBy.ROUND_CAP
+    if len(samples_s) < policy.min_rounds:
+        return None
+    if median_interval_halfwidth(samples_s) <= policy.precision:
+        return RoundsEndedBy.PRECISION
+    if elapsed_s >= policy.max_time_s:
+        return RoundsEndedBy.TIME_CAP
+    return None
+
+
+class _EnoughRounds(Exception):
+    """Raised before a round that is not needed: ends pytest-benchmark's fixed loop of rounds."""
+
+
+def time_rounds(benchmark: Any, run: Callable[[], None], policy: RoundPolicy) -> RoundsEndedBy:
+    """Time rounds of run with benchmark.pedantic until rounds_ended_by says so; returns why they ended.
+
+    pytest-benchmark runs a fixed number of rounds. Its setup hook runs before each: it raises _EnoughRounds once
+    the rounds so far suffice. pedantic marks its fixture errored on any exception; that mark is cleared, and the
+    rounds completed stay in its stats, which is what a fixed count of them would have left.
+    """
+    started = time.perf_counter()
+    ended: list[RoundsEndedBy] = []
+
+    def before_round() -> None:
+        samples = benchmark.stats.stats.data if benchmark.stats is not None else []
+        if reason := rounds_ended_by(samples, time.perf_counter() - started, policy):
+            ended.append(reason)
+            raise _EnoughRounds
+
+    try:
+        benchmark.pedantic(run, setup=before_round, rounds=policy.max_rounds + 1, iterations=1, warmup_rounds=0)
+    except _EnoughRounds:
+        benchmark.has_error = False
+    return ended[0] if ended else RoundsEndedBy.ROUND_CAP
 
 
 def synchronized(forward: Callable[[], object], device: torch.device) -> Callable[[], None]:

@@ -41,24 +41,33 @@ def flash_enabled() -> bool:
 
 
 class FakeBenchmark:
-    """pytest-benchmark's fixture as measure_case uses it: pedantic() runs the rounds, stats holds their seconds."""
+    """pytest-benchmark's fixture as measure_case uses it: pedantic() calls setup before each of its rounds (an
+    exception there marks the fixture errored and propagates), stats holds the completed rounds' seconds."""
 
     def __init__(self, enabled: bool = True) -> None:
         self.enabled = enabled
         self.stats: types.SimpleNamespace | None = None
+        self.has_error = False
         self.calls: list[dict[str, int]] = []
         self.flash_enabled_while_timing: bool | None = None
 
-    def pedantic(self, target: Callable[[], None], rounds: int, iterations: int, warmup_rounds: int) -> None:
+    def pedantic(
+        self, target: Callable[[], None], setup: Callable[[], None], rounds: int, iterations: int, warmup_rounds: int
+    ) -> None:
         self.calls.append({"rounds": rounds, "iterations": iterations, "warmup_rounds": warmup_rounds})
         self.flash_enabled_while_timing = flash_enabled()
-        samples = []
-        for _ in range(rounds if self.enabled else 1):  # disabled, pytest-benchmark runs the target once
-            started = time.perf_counter()
-            target()
-            samples.append(time.perf_counter() - started)
+        samples: list[float] = []
         if self.enabled:
             self.stats = types.SimpleNamespace(stats=types.SimpleNamespace(data=samples))
+        try:
+            for _ in range(rounds if self.enabled else 1):  # disabled, pytest-benchmark runs the target once
+                setup()
+                started = time.perf_counter()
+                target()
+                samples.append(time.perf_counter() - started)
+        except Exception:
+            self.has_error = True
+            raise
 
 
 def with_forward(monkeypatch: pytest.MonkeyPatch, forward: Callable[[], object], workload: str = "attention") -> list:
@@ -98,9 +107,10 @@ def test_a_measured_case_has_its_rounds_timed_inside_the_backend() -> None:
     assert result.reason == ""
     (call,) = benchmark.calls
     assert call["iterations"] == 1 and call["warmup_rounds"] == 0
-    assert QUICK.min_rounds <= call["rounds"] <= QUICK.max_rounds
+    assert result.rounds_ended_by in {"time cap", "round cap", "precision"} and not benchmark.has_error
+    assert QUICK.min_rounds <= result.timing.rounds <= QUICK.max_rounds
     assert result.timing is not None
-    assert result.timing.rounds == call["rounds"]
+    assert result.timing.rounds == len(benchmark.stats.stats.data)
     assert 0 < result.timing.min_s <= result.timing.median_s <= result.timing.max_s
     assert benchmark.flash_enabled_while_timing is False  # sdpa-math forced while the rounds ran
     assert flash_enabled()  # and released afterwards

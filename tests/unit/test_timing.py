@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import time
 import types
 from collections.abc import Iterator
@@ -12,7 +13,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import perf.timing
-from perf.timing import RoundPolicy, plan_rounds, synchronized, warm_up
+from perf.timing import (
+    RoundPolicy,
+    RoundsEndedBy,
+    median_interval_halfwidth,
+    rounds_ended_by,
+    synchronized,
+    time_rounds,
+    warm_up,
+)
 
 
 class FakeClock:
@@ -48,43 +57,124 @@ def clock_of(monkeypatch: pytest.MonkeyPatch):
     return install
 
 
-# plan_rounds
+# the median's interval and the stop rule
 
 
-@pytest.mark.parametrize(
-    ("round_s", "rounds"),
-    [(0.1, 20), (0.3, 7), (0.5, 4), (1.0, 3), (5.0, 3), (0.001, 100), (0.02, 100), (0.021, 96)],
+def test_the_median_interval_of_a_few_rounds_is_unknown() -> None:
+    assert median_interval_halfwidth([1.0, 1.1, 0.9, 1.0, 1.05]) == math.inf  # 5 rounds: no 95 % interval yet
+    assert median_interval_halfwidth([]) == math.inf
+
+
+def test_the_median_interval_is_read_off_order_statistics() -> None:
+    # 7 rounds: the distribution-free 95 % interval runs from the smallest to the largest (P = 1 - 2 / 2^7).
+    assert median_interval_halfwidth([1.0, 1.02, 0.98, 1.01, 0.99, 1.03, 0.97]) == pytest.approx(0.03)
+    # 20 rounds: from the 6th to the 15th smallest, so one wild round moves nothing.
+    steady = [1.0 + 0.001 * i for i in range(19)] + [50.0]
+    assert median_interval_halfwidth(steady) == pytest.approx((1.014 - 1.005) / 2 / 1.0095, rel=1e-6)
+
+
+@settings(max_examples=50, deadline=None)
+@given(
+    samples=st.lists(st.floats(min_value=1e-4, max_value=10.0), min_size=6, max_size=60),
+    scale=st.floats(min_value=1e-3, max_value=1e3),
 )
-def test_rounds_fill_the_budget_within_bounds(round_s: float, rounds: int) -> None:
-    assert plan_rounds(round_s, RoundPolicy(max_time_s=2.0, min_rounds=3, max_rounds=100)) == rounds
+def test_the_median_interval_is_relative_so_units_do_not_matter(samples: list[float], scale: float) -> None:
+    halfwidth = median_interval_halfwidth(samples)
+    assert 0 <= halfwidth < math.inf
+    assert median_interval_halfwidth([sample * scale for sample in samples]) == pytest.approx(halfwidth, rel=1e-6)
 
 
-@pytest.mark.parametrize("round_s", [0.0, -1.0])
-def test_a_round_too_fast_to_measure_gets_the_most_rounds(round_s: float) -> None:
-    assert plan_rounds(round_s, RoundPolicy(min_rounds=3, max_rounds=50)) == 50
+POLICY = RoundPolicy(max_time_s=2.0, min_rounds=3, max_rounds=50, precision=0.01)
+PRECISE = [1.0, 1.001, 0.999, 1.002, 0.998, 1.0005, 0.9995]  # half-width 0.2 %
+NOISY = [1.0, 1.3, 0.8, 1.2, 0.9, 1.1, 0.7]  # half-width 30 %
 
 
-def test_a_round_longer_than_the_budget_still_gets_the_least_rounds() -> None:
-    assert plan_rounds(60.0, RoundPolicy(max_time_s=2.0, min_rounds=5)) == 5
+def test_rounds_go_on_until_the_least_rounds_whatever_the_time() -> None:
+    assert rounds_ended_by([1.0, 1.0], elapsed_s=100.0, policy=POLICY) is None
+
+
+def test_rounds_end_once_the_median_is_precise_enough_before_the_time_cap() -> None:
+    assert rounds_ended_by(PRECISE, elapsed_s=0.1, policy=POLICY) is RoundsEndedBy.PRECISION
+
+
+def test_noisy_rounds_go_on_until_the_time_cap_and_say_so() -> None:
+    assert rounds_ended_by(NOISY, elapsed_s=1.9, policy=POLICY) is None
+    assert rounds_ended_by(NOISY, elapsed_s=2.0, policy=POLICY) is RoundsEndedBy.TIME_CAP
+
+
+def test_rounds_never_exceed_the_round_cap() -> None:
+    assert rounds_ended_by(NOISY * 10, elapsed_s=0.0, policy=RoundPolicy(max_rounds=70)) is RoundsEndedBy.ROUND_CAP
 
 
 @settings(max_examples=100, deadline=None)
 @given(
-    round_s=st.floats(min_value=1e-6, max_value=100.0),
-    max_time_s=st.floats(min_value=0.01, max_value=60.0),
-    min_rounds=st.integers(1, 20),
-    extra_rounds=st.integers(0, 500),
+    rounds=st.integers(0, 120),
+    elapsed_s=st.floats(min_value=0.0, max_value=10.0),
+    min_rounds=st.integers(1, 10),
+    max_rounds=st.integers(1, 100),
 )
-def test_planned_rounds_stay_in_bounds_and_fill_the_budget_when_allowed(
-    round_s: float, max_time_s: float, min_rounds: int, extra_rounds: int
-) -> None:
-    policy = RoundPolicy(max_time_s=max_time_s, min_rounds=min_rounds, max_rounds=min_rounds + extra_rounds)
-    rounds = plan_rounds(round_s, policy)
-    assert policy.min_rounds <= rounds <= policy.max_rounds
-    if rounds < policy.max_rounds:
-        assert rounds * round_s >= max_time_s * (1 - 1e-9)
-    if rounds > policy.min_rounds:
-        assert (rounds - 1) * round_s < max_time_s
+def test_the_stop_rule_keeps_its_bounds(rounds: int, elapsed_s: float, min_rounds: int, max_rounds: int) -> None:
+    policy = RoundPolicy(max_time_s=2.0, min_rounds=min_rounds, max_rounds=max(min_rounds, max_rounds))
+    ended = rounds_ended_by(NOISY[:1] * rounds, elapsed_s, policy)
+    if rounds >= policy.max_rounds:
+        assert ended is RoundsEndedBy.ROUND_CAP
+    elif rounds < policy.min_rounds:
+        assert ended is None
+    else:
+        assert ended in {RoundsEndedBy.PRECISION, RoundsEndedBy.TIME_CAP, None}
+
+
+class PedanticLikePytestBenchmark:
+    """pytest-benchmark 5's pedantic as far as time_rounds relies on it: setup before each round, an exception marks
+    the fixture errored and propagates, each completed round's seconds go to stats.stats.data."""
+
+    def __init__(self, round_seconds: list[float]) -> None:
+        self.round_seconds = iter(round_seconds)
+        self.stats: types.SimpleNamespace | None = None
+        self.has_error = False
+
+    def pedantic(self, target, setup, rounds: int, iterations: int, warmup_rounds: int) -> None:
+        assert (iterations, warmup_rounds) == (1, 0)
+        self.stats = types.SimpleNamespace(stats=types.SimpleNamespace(data=[]))
+        try:
+            for _ in range(rounds):
+                setup()
+                target()
+                self.stats.stats.data.append(next(self.round_seconds))
+        except Exception:
+            self.has_error = True
+            raise
+
+
+def test_time_rounds_stops_at_the_first_round_that_makes_the_median_precise() -> None:
+    benchmark = PedanticLikePytestBenchmark(PRECISE + [1.0] * 50)
+    assert time_rounds(benchmark, lambda: None, POLICY) is RoundsEndedBy.PRECISION
+    assert benchmark.stats.stats.data == PRECISE[:6]  # 6 rounds: the first with a 95 % interval, within 1 %
+    assert not benchmark.has_error  # the stop is not an error: pytest-benchmark reports these rounds
+
+
+def test_time_rounds_stops_at_the_round_cap_and_never_runs_one_more() -> None:
+    benchmark = PedanticLikePytestBenchmark(NOISY * 20)
+    policy = RoundPolicy(max_time_s=60.0, min_rounds=3, max_rounds=12, precision=0.001)
+    assert time_rounds(benchmark, lambda: None, policy) is RoundsEndedBy.ROUND_CAP
+    assert len(benchmark.stats.stats.data) == 12 and not benchmark.has_error
+
+
+def test_time_rounds_stops_at_the_time_cap(clock_of) -> None:
+    clock = clock_of([0.5])  # each round takes 0.5 s of the patched clock
+    benchmark = PedanticLikePytestBenchmark(NOISY * 20)
+    assert time_rounds(benchmark, clock.run, POLICY) is RoundsEndedBy.TIME_CAP
+    assert len(benchmark.stats.stats.data) == 4  # 2.0 s of rounds
+
+
+def test_an_error_inside_a_round_is_still_an_error() -> None:
+    def failing() -> None:
+        raise RuntimeError("CUDA error: an illegal memory access")
+
+    benchmark = PedanticLikePytestBenchmark([1.0])
+    with pytest.raises(RuntimeError, match="illegal memory access"):
+        time_rounds(benchmark, failing, POLICY)
+    assert benchmark.has_error
 
 
 # warm_up
