@@ -101,12 +101,15 @@ def judge(result: CaseResult, entry: BaselineEntry | None, require_baseline: boo
         return Verdict(case_id, VerdictKind.OOM, f"{case_id}: {result.reason}")
     if result.outcome is Outcome.SKIPPED or result.timing is None:
         return Verdict(case_id, VerdictKind.SKIPPED, f"{case_id}: {result.reason or 'not measured'}")
+    suspect = f" [suspect: {result.clocks.suspect}]" if result.clocks.suspect else ""
     if entry is None:
         kind = VerdictKind.REGRESSION if require_baseline else VerdictKind.NEW
-        return Verdict(case_id, kind, f"{case_id}: no baseline entry (run with --update-baselines to record one)")
+        reason = f"{case_id}: no baseline entry (run with --update-baselines to record one){suspect}"
+        return Verdict(case_id, kind, reason)
     comparisons = compare_metrics(result, entry)
     worst = min((c.kind for c in comparisons), key=lambda kind: kind.rank)
-    return Verdict(case_id, worst, describe(case_id, *(c for c in comparisons if c.kind is worst)), comparisons)
+    reason = describe(case_id, *(c for c in comparisons if c.kind is worst)) + suspect
+    return Verdict(case_id, worst, reason, comparisons)
 
 
 def missing_verdicts(expected_ids: Iterable[str], produced_ids: Iterable[str]) -> list[Verdict]:

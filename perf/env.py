@@ -72,7 +72,7 @@ def _ask(query: Callable[[], str]) -> str:
         return ""
 
 
-def _torch_uuid(device: torch.device) -> str:
+def device_uuid(device: torch.device) -> str:
     try:
         return str(torch.cuda.get_device_properties(device).uuid)
     except Exception:  # a CPU build of torch, or a torch without the field: fall back to the index
@@ -84,7 +84,7 @@ def _nvml_uuid(torch_uuid: str) -> str:
     return f"GPU-{uuid.UUID(hex=re.sub('[^0-9a-f]', '', torch_uuid.lower()))}"
 
 
-def _nvml_handle(pynvml: Any, index: int, torch_uuid: str) -> Any:
+def nvml_handle(pynvml: Any, index: int, torch_uuid: str) -> Any:
     """The NVML handle of torch's GPU: by UUID, since CUDA_VISIBLE_DEVICES and CUDA's device order renumber
     torch's GPUs but not NVML's; by index only where torch reports no UUID."""
     if torch_uuid:
@@ -112,7 +112,7 @@ def nvml_fingerprint(index: int, torch_uuid: str = "") -> dict[str, str]:
     try:
         fields["driver"] = _ask(lambda: _text(pynvml.nvmlSystemGetDriverVersion()))
         try:
-            handle = _nvml_handle(pynvml, index, torch_uuid)
+            handle = nvml_handle(pynvml, index, torch_uuid)
         except Exception:  # NVML knows no GPU of that UUID or index: the driver is all it can tell
             return fields
         enabled = pynvml.NVML_FEATURE_ENABLED
@@ -150,7 +150,7 @@ def host_cpu() -> str:
 def _gpu_fields(device: torch.device) -> dict[str, str]:
     if device.type != "cuda":
         return dict.fromkeys(NVML_FIELDS, "")  # a CPU run asks no NVML: the host's GPUs are not what it measures
-    return nvml_fingerprint(device.index or 0, _torch_uuid(device))
+    return nvml_fingerprint(device.index or 0, device_uuid(device))
 
 
 def vggt_revision() -> str:

@@ -16,6 +16,7 @@ from perf.model import vggt_unavailable_reason
 from perf.results import CaseKey, CaseResult, Evidence, Outcome
 from perf.runtime import Outputs, Prepared, Runtime
 from perf.stats import summarize_rounds
+from perf.throttle import sampled_clocks, summarize_clocks
 from perf.timing import RoundPolicy, synchronized, time_rounds, warm_up
 from perf.workloads import WORKLOADS
 
@@ -59,7 +60,8 @@ def measure_case(key: CaseKey, benchmark: Any, runtime: Runtime, policy: RoundPo
             evidence = Evidence(proof.kernel, accuracy.relative_error if accuracy else None, activation.compile_s)
             if problem := _wrong(backend_name, accuracy, proof):
                 return CaseResult(key, Outcome.WRONG, prepared.dtype, reason=problem, evidence=evidence)
-            ended_by = time_rounds(benchmark, run, policy)
+            with sampled_clocks(device) as clock_samples:
+                ended_by = time_rounds(benchmark, run, policy)
         memory = read_peak(device)
     except (torch.OutOfMemoryError, RuntimeError) as error:
         return _failure_result(key, runtime, backend_name, error)
@@ -69,7 +71,14 @@ def measure_case(key: CaseKey, benchmark: Any, runtime: Runtime, policy: RoundPo
         return CaseResult(key, Outcome.SKIPPED, prepared.dtype, reason="benchmarking is disabled (--benchmark-disable)")
     timing = summarize_rounds(benchmark.stats.stats.data)
     return CaseResult(
-        key, Outcome.OK, prepared.dtype, timing, memory, evidence=evidence, rounds_ended_by=ended_by.value
+        key,
+        Outcome.OK,
+        prepared.dtype,
+        timing,
+        memory,
+        evidence=evidence,
+        rounds_ended_by=ended_by.value,
+        clocks=summarize_clocks(clock_samples),
     )
 
 

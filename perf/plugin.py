@@ -191,6 +191,11 @@ def _annotate(benchmark: Any, result: CaseResult, measured_backend: str, device_
         relative_error=result.evidence.relative_error,
         compile_s=result.evidence.compile_s,
         rounds_ended_by=result.rounds_ended_by,
+        clock_samples=result.clocks.samples,
+        throttled_samples=result.clocks.throttled_samples,
+        throttle_reasons=list(result.clocks.reasons),
+        sm_clock_min_mhz=result.clocks.sm_clock_min_mhz,
+        sm_clock_max_mhz=result.clocks.sm_clock_max_mhz,
     )
 
 
@@ -243,11 +248,17 @@ def write_measured(state: SuiteState, config: pytest.Config) -> int:
             evidence=result.evidence,
         )
         for result in state.results.values()
-        if result.outcome is Outcome.OK and result.timing is not None
+        if result.outcome is Outcome.OK and result.timing is not None and not result.clocks.suspect
+    ]
+    held_back = [
+        f"vggt-perf: {result.key.case_id} not written: {result.clocks.suspect}; rerun it on a GPU that is not throttled"
+        for result in state.results.values()
+        if result.outcome is Outcome.OK and result.clocks.suspect
     ]
     if entries:
         update_baseline(state.baseline_path, state.device, entries, measured_at, run)
         state.update_note_lines = reset_tolerances(state.baseline, entries)
+    state.update_note_lines = [*held_back, *state.update_note_lines]
     return len(entries)
 
 
@@ -280,6 +291,9 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
     for line in render_verdict_table(state.verdicts):
         terminalreporter.write_line(line)
     terminalreporter.write_line(f"vggt-perf: {summarize_counts(state.verdicts)} ({state.baseline_path})")
+    for result in state.results.values():
+        if result.clocks.suspect:
+            terminalreporter.write_line(f"vggt-perf: suspect {result.key.case_id}: {result.clocks.suspect}")
     if state.update_note:
         terminalreporter.write_line(state.update_note)
     for line in state.update_note_lines:

@@ -89,6 +89,27 @@ class Evidence:
 
 
 @dataclass(frozen=True)
+class Clocks:
+    """What the samples of one case's timed rounds say; samples 0 where NVML could not tell (no GPU, no NVML)."""
+
+    samples: int = 0
+    throttled_samples: int = 0
+    reasons: tuple[str, ...] = ()
+    sm_clock_min_mhz: int = 0
+    sm_clock_max_mhz: int = 0
+
+    @property
+    def suspect(self) -> str:
+        """One line on why the timing is suspect, or "" when no sample was throttled."""
+        if not self.throttled_samples:
+            return ""
+        return (
+            f"GPU throttled ({', '.join(self.reasons)}) in {self.throttled_samples} of {self.samples} clock samples, "
+            f"SM clock {self.sm_clock_min_mhz}-{self.sm_clock_max_mhz} MHz"
+        )
+
+
+@dataclass(frozen=True)
 class CaseResult:
     """What one case produced: a measurement, or why there is none."""
 
@@ -100,6 +121,7 @@ class CaseResult:
     reason: str = ""
     evidence: Evidence = Evidence()
     rounds_ended_by: str = ""  # perf.timing.RoundsEndedBy's value: precision reached, or a cap
+    clocks: Clocks = Clocks()  # NVML's samples during the timed rounds (perf.throttle)
 
 
 class VerdictKind(enum.Enum):

@@ -1,0 +1,107 @@
+"""GPU clocks during the timed rounds, sampled through NVML: a case measured while throttled is suspect.
+
+A thermally or power-capped GPU runs its kernels slower than the same GPU cool, so such a round measures the
+room, not the code: the gate says so and an update never writes it as a baseline.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+
+import torch
+
+from perf.env import device_uuid, nvml_handle
+from perf.results import Clocks
+
+# NVML's clock-event reasons (nvml.h, nvmlClocksEventReason*) that slow a busy GPU: power and thermal limits.
+# Not here: GpuIdle (between rounds), ApplicationsClocksSetting and DisplayClockSetting (a configured clock,
+# the fingerprint records it) and SyncBoost (clocks held together across GPUs).
+THROTTLE_REASONS = {
+    0x04: "software power cap",
+    0x08: "hardware slowdown",
+    0x20: "software thermal slowdown",
+    0x40: "hardware thermal slowdown",
+    0x80: "hardware power brake",
+}
+THROTTLE_MASK = sum(THROTTLE_REASONS)
+# Seconds between samples: a 2 s case gets about 40, and a throttle episode of NVML's 20 ms granularity or
+# longer shows in several of them.
+SAMPLE_INTERVAL_S = 0.05
+
+
+@dataclass(frozen=True)
+class ClockSample:
+    """One NVML reading: the clock-event reasons bitmask and the SM clock."""
+
+    reasons: int
+    sm_clock_mhz: int
+
+
+def summarize_clocks(samples: Sequence[ClockSample]) -> Clocks:
+    """The samples of one case as Clocks (pure)."""
+    if not samples:
+        return Clocks()
+    throttled = [sample for sample in samples if sample.reasons & THROTTLE_MASK]
+    seen = {bit for sample in throttled for bit in THROTTLE_REASONS if sample.reasons & bit}
+    clocks = [sample.sm_clock_mhz for sample in samples]
+    return Clocks(
+        samples=len(samples),
+        throttled_samples=len(throttled),
+        reasons=tuple(THROTTLE_REASONS[bit] for bit in sorted(seen)),
+        sm_clock_min_mhz=min(clocks),
+        sm_clock_max_mhz=max(clocks),
+    )
+
+
+@contextlib.contextmanager
+def sampled_clocks(device: torch.device) -> Iterator[list[ClockSample]]:
+    """Sample the device's clocks every SAMPLE_INTERVAL_S while the block runs, into the list it yields.
+
+    Never raises and never samples off CUDA: without nvidia-ml-py, NVML or a GPU NVML knows, the list stays empty.
+    """
+    samples: list[ClockSample] = []
+    read = _clock_reader(device) if device.type == "cuda" else None
+    if read is None:
+        yield samples
+        return
+    stop = threading.Event()
+
+    def sample_until_stopped() -> None:
+        while True:
+            with contextlib.suppress(Exception):  # a reading NVML refuses is one sample fewer, never an error
+                samples.append(read())
+            if stop.wait(SAMPLE_INTERVAL_S):
+                return
+
+    sampler = threading.Thread(target=sample_until_stopped, name="vggt-perf clock sampler", daemon=True)
+    sampler.start()
+    try:
+        yield samples
+    finally:
+        stop.set()
+        sampler.join()
+
+
+def _clock_reader(device: torch.device):  # type: ignore[no-untyped-def]
+    """A function reading one ClockSample of the device, or None where NVML cannot. NVML stays initialised: it is
+    reference-counted, and shutting it down between cases would cost more than the readings."""
+    try:
+        import pynvml  # nvidia-ml-py
+
+        pynvml.nvmlInit()
+        handle = nvml_handle(pynvml, device.index or 0, device_uuid(device))
+    except Exception:  # no nvidia-ml-py, no driver, or a GPU NVML does not know (a MIG instance)
+        return None
+
+    # Newer bindings call them clocks event reasons, older ones (and older drivers' NVML) throttle reasons.
+    reasons_of = getattr(pynvml, "nvmlDeviceGetCurrentClocksEventReasons", None)
+    reasons_of = reasons_of or pynvml.nvmlDeviceGetCurrentClocksThrottleReasons
+
+    def read() -> ClockSample:
+        reasons = reasons_of(handle)
+        return ClockSample(int(reasons), int(pynvml.nvmlDeviceGetClockInfo(handle, pynvml.NVML_CLOCK_SM)))
+
+    return read

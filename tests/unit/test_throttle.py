@@ -1,0 +1,153 @@
+"""Clock samples during the timed rounds: which NVML reasons make a case suspect, and a sampler that never fails."""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+import time
+import types
+from pathlib import Path
+
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import perf.throttle as throttle
+from perf.compare import judge
+from perf.plugin import SuiteState, write_measured
+from perf.results import CaseKey, CaseResult, Clocks, Outcome, Resolution
+from perf.stats import summarize_rounds
+from perf.throttle import THROTTLE_MASK, THROTTLE_REASONS, ClockSample, sampled_clocks, summarize_clocks
+
+IDLE, APP_CLOCKS, SYNC_BOOST, DISPLAY = 0x01, 0x02, 0x10, 0x100
+POWER_CAP, HW_THERMAL = 0x04, 0x40
+CUDA = torch.device("cuda", 0)
+
+
+def test_no_samples_say_nothing_and_suspect_nothing() -> None:
+    assert summarize_clocks([]) == Clocks()
+    assert Clocks().suspect == ""
+
+
+def test_idle_configured_and_synchronised_clocks_are_not_throttling() -> None:
+    clocks = summarize_clocks([ClockSample(reason, 1980) for reason in (0, IDLE, APP_CLOCKS, SYNC_BOOST, DISPLAY)])
+    assert (clocks.samples, clocks.throttled_samples, clocks.suspect) == (5, 0, "")
+
+
+def test_a_thermal_or_power_limit_in_any_sample_makes_the_case_suspect_naming_it() -> None:
+    samples = [ClockSample(0, 1980)] * 38 + [ClockSample(HW_THERMAL | IDLE, 1410), ClockSample(POWER_CAP, 1755)]
+    clocks = summarize_clocks(samples)
+    assert clocks.reasons == ("software power cap", "hardware thermal slowdown")
+    assert clocks.suspect == (
+        "GPU throttled (software power cap, hardware thermal slowdown) in 2 of 40 clock samples, SM clock 1410-1980 MHz"
+    )
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 0x7FF), st.integers(200, 2100)), max_size=50))
+def test_suspect_exactly_when_some_sample_carries_a_throttle_reason(readings: list[tuple[int, int]]) -> None:
+    clocks = summarize_clocks([ClockSample(reasons, mhz) for reasons, mhz in readings])
+    assert bool(clocks.suspect) == any(reasons & THROTTLE_MASK for reasons, _ in readings)
+    assert set(clocks.reasons) <= set(THROTTLE_REASONS.values())
+    if readings:
+        assert clocks.sm_clock_min_mhz == min(mhz for _, mhz in readings) <= clocks.sm_clock_max_mhz
+
+
+# ---------------------------------------------------------------- the sampler
+
+
+def test_a_cpu_run_samples_nothing_and_asks_no_nvml(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(throttle, "_clock_reader", lambda device: pytest.fail("NVML asked on a CPU run"))
+    with sampled_clocks(torch.device("cpu")) as samples:
+        pass
+    assert samples == []
+
+
+def fake_pynvml(reasons: list[int], fail_init: bool = False) -> types.SimpleNamespace:
+    """nvidia-ml-py as far as the sampler uses it; each reading pops the next reasons, then raises."""
+    pending = list(reasons)
+
+    def init() -> None:
+        if fail_init:
+            raise RuntimeError("NVML Shared Library Not Found")
+
+    def event_reasons(handle: object) -> int:
+        if not pending:
+            raise RuntimeError("NVMLError_Unknown")
+        return pending.pop(0)
+
+    return types.SimpleNamespace(
+        nvmlInit=init,
+        nvmlDeviceGetHandleByIndex=lambda index: "handle",
+        nvmlDeviceGetHandleByUUID=lambda uuid: "handle",
+        nvmlDeviceGetCurrentClocksEventReasons=event_reasons,
+        nvmlDeviceGetClockInfo=lambda handle, clock: 1980,
+        NVML_CLOCK_SM=0,
+    )
+
+
+def test_the_sampler_reads_nvml_while_the_block_runs_and_skips_refused_readings(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setitem(sys.modules, "pynvml", fake_pynvml([0, HW_THERMAL]))
+    monkeypatch.setattr(throttle, "device_uuid", lambda device: "")
+    monkeypatch.setattr(throttle, "SAMPLE_INTERVAL_S", 0.001)
+    with sampled_clocks(CUDA) as samples:
+        time.sleep(0.05)  # the readings after the first two raise: the block still ends normally
+    assert samples == [ClockSample(0, 1980), ClockSample(HW_THERMAL, 1980)]
+
+
+def test_without_nvml_the_sampler_samples_nothing_and_raises_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "pynvml", fake_pynvml([0], fail_init=True))
+    with sampled_clocks(CUDA) as samples:
+        pass
+    assert samples == []
+
+
+# ---------------------------------------------------------------- what the gate does with a suspect case
+
+KEY = CaseKey("attention", "sdpa-math", 2, Resolution(126, 182))
+THROTTLED = Clocks(
+    samples=40,
+    throttled_samples=3,
+    reasons=("hardware thermal slowdown",),
+    sm_clock_min_mhz=1410,
+    sm_clock_max_mhz=1980,
+)
+
+
+def result(clocks: Clocks) -> CaseResult:
+    return CaseResult(KEY, Outcome.OK, "fp32", summarize_rounds([0.1, 0.1, 0.1]), clocks=clocks)
+
+
+def test_the_verdict_of_a_throttled_case_says_it_is_suspect() -> None:
+    verdict = judge(result(THROTTLED), None)
+    assert verdict.reason.endswith(f" [suspect: {THROTTLED.suspect}]")
+    assert "suspect" not in judge(result(Clocks()), None).reason
+
+
+def test_an_update_never_writes_a_throttled_case_and_says_why(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    written: list[list[str]] = []
+    monkeypatch.setattr(
+        "perf.plugin.update_baseline",
+        lambda path, device, entries, *rest: written.append([entry.key.case_id for entry in entries]),
+    )
+    cool = dataclasses.replace(result(Clocks(samples=40)), key=dataclasses.replace(KEY, frames=4))
+    options = types.SimpleNamespace(time_tolerance=0.05, memory_tolerance=0.02)
+    state = SuiteState(
+        options=options,  # type: ignore[arg-type]
+        profile="smoke",
+        runtime=None,  # type: ignore[arg-type]
+        device={"name": "cpu", "slug": "cpu"},
+        cases=[],
+        baseline_path=tmp_path / "cpu.json",
+        results={KEY.case_id: result(THROTTLED), cool.key.case_id: cool},
+        environment={},
+    )
+    config = types.SimpleNamespace(invocation_params=types.SimpleNamespace(args=("--update-baselines",)))
+    assert write_measured(state, config) == 1  # type: ignore[arg-type]
+    assert written == [[cool.key.case_id]]
+    assert state.update_note_lines == [
+        f"vggt-perf: {KEY.case_id} not written: {THROTTLED.suspect}; rerun it on a GPU that is not throttled"
+    ]
