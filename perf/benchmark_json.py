@@ -18,12 +18,14 @@ from perf.results import CaseKey, Evidence, Memory, Outcome, Resolution, Timing
 from perf.stats import summarize_rounds, time_tolerance_for
 
 COMMAND = "python -m perf baseline update"
-# environment["source"] of a run converted from a file: its fields are what pytest-benchmark's machine_info
-# knows (python, host CPU), not the suite's fingerprint (torch, CUDA, driver stay unrecorded, so never compared).
+# environment["source"] of a run converted from a file. Its fields are the suite's fingerprint where the file has
+# one (FINGERPRINT_FIELD, written by this suite's plugin), else only what pytest-benchmark's machine_info knows
+# (python, host CPU): torch, CUDA and driver then stay unrecorded, so never compared.
 SOURCE = "benchmark-json"
-# Not a key pytest-benchmark writes itself: a pytest_benchmark_update_machine_info hook may add it, as a name or
-# an object with a name. Without it the device is named by its slug.
+# Not keys pytest-benchmark writes itself: the plugin's pytest_benchmark_update_machine_info adds them. GPU_FIELD
+# is a name or an object with a name (without it the device is named by its slug).
 GPU_FIELD = "gpu"
+FINGERPRINT_FIELD = "vggt_perf_environment"
 
 
 class BenchmarkJsonError(BaselineError):
@@ -110,7 +112,7 @@ def read_benchmark_json(path: Path) -> BenchmarkFile:
     return BenchmarkFile(
         path,
         _measured_at(read, document),
-        _environment(document, machine),
+        _environment(read, document, machine),
         _gpu_name(machine),
         tuple(suite),
         tuple(foreign),
@@ -213,8 +215,9 @@ def _measured_at(read: _Reader, document: Any) -> str:
     return moment.astimezone(datetime.timezone.utc).replace(microsecond=0).isoformat()
 
 
-def _environment(document: Mapping[str, Any], machine: Mapping[str, Any]) -> dict[str, str]:
-    """The fingerprint fields pytest-benchmark's machine_info also knows, spelled as perf.env spells them."""
+def _environment(read: _JsonReader, document: Mapping[str, Any], machine: Mapping[str, Any]) -> dict[str, str]:
+    """The suite's fingerprint where the file holds one, over the fields pytest-benchmark's machine_info also
+    knows, spelled as perf.env spells them."""
     cpu = machine.get("cpu")
     cpu = cpu if isinstance(cpu, dict) else {}
     brand, count = cpu.get("brand_raw"), cpu.get("count")
@@ -225,7 +228,14 @@ def _environment(document: Mapping[str, Any], machine: Mapping[str, Any]) -> dic
         "pytest-benchmark": document.get("version"),
     }
     environment = {name: value for name, value in known.items() if isinstance(value, str) and value}
-    return {**environment, "source": SOURCE}
+    fingerprint = machine.get(FINGERPRINT_FIELD, {})
+    where = f"machine_info.{FINGERPRINT_FIELD}"
+    if not isinstance(fingerprint, dict):
+        raise read.fail(where, f"expected an object, got {type(fingerprint).__name__}")
+    for name, value in fingerprint.items():
+        if not isinstance(value, str):
+            raise read.fail(f"{where}.{name}", f"expected a string, got {type(value).__name__}")
+    return {**environment, **fingerprint, "source": SOURCE}
 
 
 def _gpu_name(machine: Mapping[str, Any]) -> str:

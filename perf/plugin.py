@@ -11,6 +11,7 @@ import pytest
 
 from perf.backends import BACKENDS
 from perf.baseline import Baseline, BaselineEntry, BaselineError, RunInfo, load_baseline, update_baseline
+from perf.benchmark_json import FINGERPRINT_FIELD, GPU_FIELD
 from perf.compare import judge, missing_verdicts
 from perf.device import reduced_precision, select_device
 from perf.env import describe_device, fingerprint, vggt_revision
@@ -140,6 +141,17 @@ def run_environment(state: SuiteState) -> dict[str, str]:
     if state.environment is None:
         state.environment = fingerprint(state.runtime.device, state.options.vggt_revision or vggt_revision())
     return state.environment
+
+
+@pytest.hookimpl(optionalhook=True)  # pytest-benchmark's hook
+def pytest_benchmark_update_machine_info(config: pytest.Config, machine_info: dict[str, Any]) -> None:
+    """Put the suite's fingerprint and GPU into --benchmark-json files: `python -m perf baseline update
+    --from-json` then records the run's environment as a live update would."""
+    state = config.stash.get(STATE, None)
+    if state is None:
+        return
+    machine_info[FINGERPRINT_FIELD] = run_environment(state)
+    machine_info[GPU_FIELD] = state.device["name"]
 
 
 @pytest.fixture

@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 from perf.baseline import load_baseline
 from perf.benchmark_json import (
+    FINGERPRINT_FIELD,
     SOURCE,
     BenchmarkJsonError,
     convert,
@@ -119,6 +120,41 @@ def test_the_run_records_the_jsons_time_command_and_environment_marked_as_conver
         "pytest-benchmark": "5.2.3",
         "source": SOURCE,
     }
+
+
+FINGERPRINT = {"torch": "2.11.0+cu130", "driver": "580.159.04", "host_cpu": "Intel(R) Xeon(R) Processor x16"}
+
+
+def test_the_suites_fingerprint_in_machine_info_becomes_the_runs_environment(tmp_path: Path) -> None:
+    document = json.loads(G350.read_text())
+    document["machine_info"][FINGERPRINT_FIELD] = FINGERPRINT
+    file = read_benchmark_json(write_json(tmp_path / "fingerprinted.json", document))
+    run = convert(file, update_command([file.path]), HOST_BOUND, 0.05, 0.02).run
+    assert run.environment == {
+        "python": "3.12.3",
+        "host_cpu_count": "16",
+        "pytest-benchmark": "5.2.3",
+        **FINGERPRINT,
+        "source": SOURCE,
+    }
+
+
+@pytest.mark.parametrize(
+    ("fingerprint", "field", "problem"),
+    [
+        (["torch"], FINGERPRINT_FIELD, "expected an object, got list"),
+        ({"torch": 2.11}, f"{FINGERPRINT_FIELD}.torch", "expected a string, got float"),
+    ],
+)
+def test_a_malformed_fingerprint_is_one_line_naming_its_field(
+    tmp_path: Path, fingerprint: object, field: str, problem: str
+) -> None:
+    document = json.loads(G350.read_text())
+    document["machine_info"][FINGERPRINT_FIELD] = fingerprint
+    path = write_json(tmp_path / "bad.json", document)
+    with pytest.raises(BenchmarkJsonError) as raised:
+        read_benchmark_json(path)
+    assert str(raised.value).startswith(f"{path}: machine_info.{field}: {problem}")
 
 
 def test_the_device_is_the_slug_or_the_gpu_machine_info_names(tmp_path: Path) -> None:

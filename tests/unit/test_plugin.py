@@ -17,6 +17,7 @@ import torch
 
 import perf.plugin
 from perf.baseline import Baseline, BaselineEntry, RunInfo, load_baseline, to_json
+from perf.benchmark_json import SOURCE, read_benchmark_json
 from perf.env import describe_device, fingerprint, vggt_revision
 from perf.results import CaseKey, Resolution, Timing
 
@@ -142,6 +143,18 @@ def test_first_update_writes_the_measured_entries_and_a_second_run_passes(suite:
     assert summary(second, path) == f"vggt-perf: 2 pass ({path})"
     assert path.read_bytes() == before  # comparing never writes
     assert not any(line.startswith("vggt-perf: wrote") for line in second.outlines)
+
+
+def test_benchmark_json_carries_the_fingerprint_so_a_converted_run_records_the_environment(
+    suite: pytest.Pytester,
+) -> None:
+    path, written = suite.path / "baselines" / "cpu.json", suite.path / "bench.json"
+    result = run(suite, path, *BOTH, "--benchmark-json", str(written))
+    assert result.ret == pytest.ExitCode.OK
+    converted = read_benchmark_json(written)
+    assert converted.environment["torch"] == torch.__version__  # the suite's field, not one pytest-benchmark knows
+    assert converted.environment["source"] == SOURCE
+    assert converted.gpu_name == describe_device(torch.device("cpu"))["name"]
 
 
 def test_a_much_faster_baseline_fails_the_case_with_one_regression_line(suite: pytest.Pytester) -> None:
