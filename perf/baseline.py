@@ -15,6 +15,7 @@ from typing import Any
 from filelock import FileLock
 
 from perf.results import CaseKey, Evidence, Memory, Resolution, Timing
+from perf.stats import time_tolerance_for
 
 SCHEMA_VERSION = 1
 
@@ -49,6 +50,23 @@ class Baseline:
     device: Mapping[str, str]
     runs: Mapping[str, RunInfo] = field(default_factory=dict)
     entries: Mapping[str, BaselineEntry] = field(default_factory=dict)
+
+
+def new_entry(
+    key: CaseKey,
+    dtype: str,
+    timing: Timing,
+    memory: Memory | None,
+    evidence: Evidence,
+    *,
+    least_time_tolerance: float,
+    memory_tolerance: float,
+    host_bound_below_s: float,
+) -> BaselineEntry:
+    """An entry as an update writes it: its time tolerance widened by its rounds' noise and regime (perf.stats);
+    merge sets its run."""
+    time_tolerance = time_tolerance_for(timing, least_time_tolerance, host_bound_below_s)
+    return BaselineEntry(key, dtype, timing, memory, time_tolerance, memory_tolerance, run="", evidence=evidence)
 
 
 def merge(existing: Baseline, new_entries: Iterable[BaselineEntry], run_id: str, run: RunInfo) -> Baseline:

@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from perf.baseline import BaselineEntry, BaselineError, RunInfo, _Reader
+from perf.baseline import BaselineEntry, BaselineError, RunInfo, _Reader, new_entry
 from perf.results import CaseKey, Evidence, Memory, Outcome, Resolution, Timing
-from perf.stats import summarize_rounds, time_tolerance_for
+from perf.stats import summarize_rounds
 
 COMMAND = "python -m perf baseline update"
 # environment["source"] of a run converted from a file. Its fields are the suite's fingerprint where the file has
@@ -55,6 +55,7 @@ class SuiteBenchmark:
     timing: Timing | None
     memory: Memory | None
     evidence: Evidence
+    throttled: str = ""  # why the GPU was throttled during the rounds (extra_info.throttle_reasons), "" if not
 
 
 @dataclass(frozen=True)
@@ -167,7 +168,16 @@ def _benchmark(read: _Reader, raw: dict[str, Any], name: str) -> SuiteBenchmark:
         )
         if ok
         else Evidence(),
+        _throttled(read, extra, where),
     )
+
+
+def _throttled(read: _Reader, extra: dict[str, Any], where: str) -> str:
+    """extra_info's throttle reasons (perf.throttle, written since 2026-11-27) as one line, "" for none."""
+    reasons = read.optional(extra, "throttle_reasons", lambda raw, name, at: read.get(raw, name, list, at), where, [])
+    if not all(isinstance(reason, str) for reason in reasons):
+        raise read.fail(f"{where}.throttle_reasons", "expected a list of strings")
+    return ", ".join(reasons)
 
 
 def _timing(read: _Reader, stats: dict[str, Any], where: str) -> Timing:
@@ -282,15 +292,15 @@ def convert(
             skipped.append(Skipped(benchmark.key.case_id, reason))
             continue
         entries.append(
-            BaselineEntry(
+            new_entry(
                 benchmark.key,
                 benchmark.dtype,
                 benchmark.timing,
                 benchmark.memory,
-                time_tolerance_for(benchmark.timing, time_tolerance, host_bound_below_s[benchmark.key.workload]),
-                memory_tolerance,
-                run="",
-                evidence=benchmark.evidence,
+                benchmark.evidence,
+                least_time_tolerance=time_tolerance,
+                memory_tolerance=memory_tolerance,
+                host_bound_below_s=host_bound_below_s[benchmark.key.workload],
             )
         )
     run = RunInfo(file.measured_at, command, file.environment)
@@ -306,6 +316,8 @@ def _skip_reason(benchmark: SuiteBenchmark, host_bound_below_s: Mapping[str, flo
     if benchmark.outcome is not Outcome.OK:
         because = f": {benchmark.reason}" if benchmark.reason else ""
         return f"outcome {benchmark.outcome.value}{because}; only measured cases become baselines"
+    if benchmark.throttled:
+        return f"measured while the GPU was throttled ({benchmark.throttled}); rerun it on a GPU that is not throttled"
     if benchmark.key.workload not in host_bound_below_s:
         return f"workload {benchmark.key.workload!r} is not registered: no test measures it any more"
     return ""

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from perf.backends import BACKENDS
-from perf.baseline import Baseline, BaselineEntry, BaselineError, RunInfo, load_baseline, update_baseline
+from perf.baseline import Baseline, BaselineEntry, BaselineError, RunInfo, load_baseline, new_entry, update_baseline
 from perf.benchmark_json import FINGERPRINT_FIELD, GPU_FIELD
 from perf.compare import judge, missing_verdicts
 from perf.device import reduced_precision, select_device
@@ -22,7 +22,6 @@ from perf.options import SuiteOptions, add_options, read_options
 from perf.report import render_verdict_table, summarize_counts
 from perf.results import CaseKey, CaseResult, Outcome, Verdict, VerdictKind
 from perf.runtime import Runtime
-from perf.stats import time_tolerance_for
 from perf.workloads import PROFILES, WORKLOADS, matrix
 
 
@@ -247,17 +246,15 @@ def write_measured(state: SuiteState, config: pytest.Config) -> int:
         environment=run_environment(state),
     )
     entries = [
-        BaselineEntry(
+        new_entry(
             result.key,
             result.dtype,
             result.timing,
             result.memory,
-            time_tolerance=time_tolerance_for(
-                result.timing, options.time_tolerance, WORKLOADS[result.key.workload].host_bound_below_s
-            ),
+            result.evidence,
+            least_time_tolerance=options.time_tolerance,
             memory_tolerance=options.memory_tolerance,
-            run="",
-            evidence=result.evidence,
+            host_bound_below_s=WORKLOADS[result.key.workload].host_bound_below_s,
         )
         for result in state.results.values()
         if result.outcome is Outcome.OK and result.timing is not None and not result.clocks.suspect
