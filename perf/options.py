@@ -40,7 +40,7 @@ class SuiteOptions:
     benchmark_only: bool  # pytest-benchmark's --benchmark-only: unit tests are deselected, not skipped
 
 
-def _list_of(parse: Callable[[str], T], choices: Sequence[str] | None = None) -> Callable[[str], tuple[T, ...]]:
+def list_of(parse: Callable[[str], T], choices: Sequence[str] | None = None) -> Callable[[str], tuple[T, ...]]:
     """An argparse type for comma-separated values, checked against choices when given."""
 
     def convert(text: str) -> tuple[T, ...]:
@@ -77,25 +77,25 @@ def add_options(parser: pytest.Parser) -> None:
     )
     add(
         "--workloads",
-        type=_list_of(str, list(WORKLOADS)),
+        type=list_of(str, list(WORKLOADS)),
         default=None,
         help=f"comma-separated workloads from {', '.join(WORKLOADS)}. Default: the profile's.",
     )
     add(
         "--backends",
-        type=_list_of(str, list(BACKENDS)),
+        type=list_of(str, list(BACKENDS)),
         default=None,
         help=f"comma-separated attention backends from {', '.join(BACKENDS)}. Default: the profile's.",
     )
     add(
         "--frames",
-        type=_list_of(positive_int),
+        type=list_of(positive_int),
         default=None,
         help="comma-separated frame counts. Default: the profile's (full: 1,2,4,8,10,20,50,100,200).",
     )
     add(
         "--resolution",
-        type=_list_of(Resolution.parse),
+        type=list_of(Resolution.parse),
         default=None,
         help="comma-separated HxW input sizes. Default: the profile's (full: 350x518,518x518).",
     )

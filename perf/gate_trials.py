@@ -1,0 +1,271 @@
+"""A/A and sensitivity trials of the gate, in one process: how often it cries wolf, and which slowdowns it catches.
+
+    python -m perf.gate_trials --frames 1,8,20 --aa 20 --slowdowns 0.02,0.03,0.05,0.1 --repeats 10 --out trials.json
+
+Each case's baseline is measured first and recorded as --update-baselines records it. The gate (perf.measure and
+perf.compare, as the pytest plugin runs them) then judges fresh measurements against it: --aa times unchanged, and
+--repeats times for each slowdown. A slowdown is real GPU work, no sleep: matrix products appended to every
+forward, calibrated on the device to that fraction of the baseline's median. Every trial goes to --out (JSON),
+and two markdown tables to stdout.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import dataclasses
+import json
+import statistics
+import sys
+import time
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from perf.arguments import fraction, positive_int, seconds
+from perf.backends import BACKENDS
+from perf.baseline import BaselineEntry, new_entry
+from perf.compare import judge
+from perf.device import select_device, synchronize
+from perf.env import fingerprint, vggt_revision
+from perf.measure import measure_case
+from perf.model import VggtModels
+from perf.options import list_of
+from perf.results import CaseKey, CaseResult, Outcome, Resolution, VerdictKind
+from perf.runtime import Prepared, Runtime
+from perf.stats import DEFAULT_MEMORY_TOLERANCE, DEFAULT_TIME_TOLERANCE
+from perf.timing import RoundPolicy
+from perf.workloads import README_RESOLUTION, WORKLOADS
+
+# Matrix products calibrating the added work: large enough that launching them costs nothing beside their run.
+WORK_SIDE = {"cuda": 4096, "cpu": 128}
+CALIBRATION_PRODUCTS = 20
+
+
+class RoundsFixture:
+    """pytest-benchmark's fixture as perf.measure uses it, for a process that is not a pytest session: pedantic
+    calls setup before each round (an exception there propagates, marking the fixture errored) and keeps the
+    completed rounds' seconds in stats.stats.data."""
+
+    def __init__(self) -> None:
+        self.stats: Any = None
+        self.has_error = False
+
+    def pedantic(
+        self, target: Callable[[], object], setup: Callable[[], None], rounds: int, iterations: int, warmup_rounds: int
+    ) -> None:
+        samples: list[float] = []
+        self.stats = argparse.Namespace(stats=argparse.Namespace(data=samples))
+        try:
+            for _ in range(rounds):
+                setup()
+                started = time.perf_counter()
+                target()
+                samples.append(time.perf_counter() - started)
+        except Exception:
+            self.has_error = True
+            raise
+
+
+def calibrated_work(device: torch.device, extra_s: float) -> tuple[Callable[[], None], float]:
+    """GPU (or CPU) work taking about extra_s, and the seconds it was calibrated to: whole matrix products."""
+    side = WORK_SIDE[device.type]
+    dtype = torch.bfloat16 if device.type == "cuda" else torch.float32
+    matrix = torch.randn(side, side, device=device, dtype=dtype)
+    product = torch.empty_like(matrix)
+
+    def one() -> None:
+        torch.mm(matrix, matrix, out=product)
+
+    for _ in range(3):
+        one()
+    synchronize(device)
+    started = time.perf_counter()
+    for _ in range(CALIBRATION_PRODUCTS):
+        one()
+    synchronize(device)
+    each_s = (time.perf_counter() - started) / CALIBRATION_PRODUCTS
+    count = max(1, round(extra_s / each_s))
+
+    def work() -> None:
+        for _ in range(count):
+            one()
+
+    return work, count * each_s
+
+
+@contextlib.contextmanager
+def slowed_down(workload: str, work: Callable[[], None]) -> Iterator[None]:
+    """The workload's forwards run `work` after themselves inside the block (their outputs are unchanged)."""
+    original = WORKLOADS[workload]
+
+    def prepare(key: CaseKey, runtime: Runtime) -> Prepared:
+        prepared = original.prepare(key, runtime)
+
+        def forward() -> object:
+            output = prepared.forward()
+            work()
+            return output
+
+        return dataclasses.replace(prepared, forward=forward)
+
+    WORKLOADS[workload] = dataclasses.replace(original, prepare=prepare)
+    try:
+        yield
+    finally:
+        WORKLOADS[workload] = original
+
+
+@dataclasses.dataclass(frozen=True)
+class Trial:
+    """One gate verdict: a case measured again (slowdown 0: unchanged) and judged against its baseline."""
+
+    case_id: str
+    frames: int
+    slowdown: float
+    added_s: float  # the calibrated work per forward
+    verdict: str
+    ratio: float
+    tolerance: float
+    detectable: float
+    p_value: float | None
+    rounds: int
+    rounds_ended_by: str
+    suspect: str
+
+
+def trial(result: CaseResult, entry: BaselineEntry, frames: int, slowdown: float, added_s: float) -> Trial:
+    """The gate's verdict on one measurement, with the numbers behind it (pure)."""
+    verdict = judge(result, entry)
+    time_comparison = next((c for c in verdict.comparisons if c.metric == "time"), None)
+    if result.outcome is not Outcome.OK or result.timing is None or time_comparison is None:
+        raise TrialError(f"{result.key.case_id}: not measured ({verdict.reason})")
+    return Trial(
+        result.key.case_id,
+        frames,
+        slowdown,
+        added_s,
+        verdict.kind.value,
+        time_comparison.ratio,
+        time_comparison.tolerance,
+        time_comparison.detectable,
+        time_comparison.p_value,
+        result.timing.rounds,
+        result.rounds_ended_by,
+        result.clocks.suspect,
+    )
+
+
+class TrialError(Exception):
+    """A case that could not be measured: the trials stop with this one line."""
+
+
+def tables(trials: Sequence[Trial]) -> list[str]:
+    """The A/A table and the sensitivity table, as markdown lines (pure)."""
+    regression = VerdictKind.REGRESSION.value
+    lines = [
+        "| frames | A/A runs | false regressions | ratio median | ratio max | detectable median |",
+        "|---:|---:|---:|---:|---:|---:|",
+    ]
+    frames_seen = sorted({t.frames for t in trials})
+    for frames in frames_seen:
+        same = [t for t in trials if t.frames == frames and t.slowdown == 0]
+        if same:
+            lines.append(
+                f"| {frames} | {len(same)} | {sum(t.verdict == regression for t in same)} "
+                f"| x{statistics.median(t.ratio for t in same):.3f} | x{max(t.ratio for t in same):.3f} "
+                f"| {statistics.median(t.detectable for t in same):.0%} |"
+            )
+    lines += ["", "| frames | slowdown | caught | ratio median | tolerance median |", "|---:|---:|---:|---:|---:|"]
+    for frames in frames_seen:
+        for slowdown in sorted({t.slowdown for t in trials if t.frames == frames and t.slowdown > 0}):
+            runs = [t for t in trials if t.frames == frames and t.slowdown == slowdown]
+            lines.append(
+                f"| {frames} | {slowdown:.0%} | {sum(t.verdict == regression for t in runs)} of {len(runs)} "
+                f"| x{statistics.median(t.ratio for t in runs):.3f} "
+                f"| {statistics.median(t.tolerance for t in runs):.0%} |"
+            )
+    return lines
+
+
+def run_trials(
+    runtime: Runtime, keys: Sequence[CaseKey], policy: RoundPolicy, aa: int, slowdowns: Sequence[float], repeats: int
+) -> tuple[list[dict[str, Any]], list[Trial]]:
+    """Per case: measure the baseline, then the A/A and slowed-down trials; returns the baselines and trials."""
+    baselines, trials = [], []
+    for key in keys:
+        workload = WORKLOADS[key.workload]
+        base = _measured(key, runtime, policy)
+        assert base.timing is not None  # _measured raises otherwise
+        entry = new_entry(
+            key,
+            base.dtype,
+            base.timing,
+            base.memory,
+            base.evidence,
+            least_time_tolerance=DEFAULT_TIME_TOLERANCE,
+            memory_tolerance=DEFAULT_MEMORY_TOLERANCE,
+            host_bound_below_s=workload.host_bound_below_s,
+        )
+        baselines.append(
+            {"case_id": key.case_id, "samples_s": list(base.timing.samples_s), "tolerance": entry.time_tolerance}
+        )
+        for _ in range(aa):
+            trials.append(trial(_measured(key, runtime, policy), entry, key.frames, 0.0, 0.0))
+        for slowdown in slowdowns:
+            work, added_s = calibrated_work(runtime.device, slowdown * base.timing.median_s)
+            with slowed_down(key.workload, work):
+                for _ in range(repeats):
+                    trials.append(trial(_measured(key, runtime, policy), entry, key.frames, slowdown, added_s))
+    return baselines, trials
+
+
+def _measured(key: CaseKey, runtime: Runtime, policy: RoundPolicy) -> CaseResult:
+    result = measure_case(key, RoundsFixture(), runtime, policy, key.backend)
+    if result.outcome is not Outcome.OK or result.timing is None:
+        raise TrialError(f"{key.case_id}: {result.outcome.value}: {result.reason}")
+    return result
+
+
+def parse_arguments(argv: Sequence[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m perf.gate_trials", description=__doc__.splitlines()[0])
+    parser.add_argument("--workload", default="vggt-aggregator", choices=sorted(WORKLOADS))
+    parser.add_argument("--backend", default="sdpa-default", choices=sorted(BACKENDS))
+    parser.add_argument("--frames", type=list_of(positive_int), default=(1, 8, 20))
+    parser.add_argument("--resolution", type=Resolution.parse, default=README_RESOLUTION)
+    parser.add_argument("--aa", type=positive_int, default=20, help="A/A trials per case. Default: 20.")
+    parser.add_argument("--slowdowns", type=list_of(fraction), default=(0.02, 0.03, 0.05, 0.10))
+    parser.add_argument("--repeats", type=positive_int, default=10, help="trials per slowdown. Default: 10.")
+    parser.add_argument("--max-time", type=seconds, default=RoundPolicy.max_time_s)
+    parser.add_argument("--precision", type=fraction, default=RoundPolicy.precision)
+    parser.add_argument("--out", type=Path, required=True, help="JSON file for every trial (overwritten)")
+    return parser.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    arguments = parse_arguments(sys.argv[1:] if argv is None else argv)
+    device = select_device()
+    runtime = Runtime(device, VggtModels(device, None))
+    policy = RoundPolicy(max_time_s=arguments.max_time, precision=arguments.precision)
+    keys = [CaseKey(arguments.workload, arguments.backend, frames, arguments.resolution) for frames in arguments.frames]
+    try:
+        baselines, trials = run_trials(runtime, keys, policy, arguments.aa, arguments.slowdowns, arguments.repeats)
+    except TrialError as error:
+        print(f"gate trials stopped: {error}", file=sys.stderr)
+        return 1
+    document = {
+        "command": " ".join(["python -m perf.gate_trials", *(sys.argv[1:] if argv is None else argv)]),
+        "environment": fingerprint(device, vggt_revision()),
+        "policy": dataclasses.asdict(policy),
+        "baselines": baselines,
+        "trials": [dataclasses.asdict(t) for t in trials],
+    }
+    arguments.out.write_text(json.dumps(document, indent=1) + "\n")
+    print("\n".join(tables(trials)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

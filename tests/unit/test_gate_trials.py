@@ -1,0 +1,90 @@
+"""The A/A and sensitivity trials: their tables, the slowdown they inject, and a whole run on the CPU."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+
+from perf.gate_trials import Trial, calibrated_work, main, slowed_down, tables
+from perf.model import VggtModels
+from perf.results import CaseKey, Resolution
+from perf.runtime import Runtime
+from perf.workloads import WORKLOADS
+
+
+def made(frames: int, slowdown: float, verdict: str, ratio: float, detectable: float = 0.05) -> Trial:
+    return Trial(f"c{frames}", frames, slowdown, 0.0, verdict, ratio, 0.05, detectable, None, 9, "precision", "")
+
+
+def test_the_tables_count_false_regressions_and_catches_per_frames_and_slowdown() -> None:
+    trials = [
+        made(8, 0.0, "pass", 1.01),
+        made(8, 0.0, "regression", 1.07, detectable=0.06),
+        made(8, 0.0, "pass", 0.99),
+        made(8, 0.05, "regression", 1.06),
+        made(8, 0.05, "pass", 1.04),
+        made(1, 0.0, "pass", 1.2, detectable=0.5),
+    ]
+    assert tables(trials) == [
+        "| frames | A/A runs | false regressions | ratio median | ratio max | detectable median |",
+        "|---:|---:|---:|---:|---:|---:|",
+        "| 1 | 1 | 0 | x1.200 | x1.200 | 50% |",
+        "| 8 | 3 | 1 | x1.010 | x1.070 | 5% |",
+        "",
+        "| frames | slowdown | caught | ratio median | tolerance median |",
+        "|---:|---:|---:|---:|---:|",
+        "| 8 | 5% | 1 of 2 | x1.050 | 5% |",
+    ]
+
+
+def test_the_calibrated_work_is_whole_products_near_the_asked_time() -> None:
+    work, added_s = calibrated_work(torch.device("cpu"), 0.01)
+    assert 0.005 <= added_s <= 0.02  # products of a 128x128 matrix take microseconds: rounding is negligible
+    work()
+
+
+def test_a_slowed_down_workload_runs_the_work_after_its_forward_and_is_restored_even_on_error() -> None:
+    original = WORKLOADS["attention"]
+    calls: list[str] = []
+    cpu = torch.device("cpu")
+    key = CaseKey("attention", "sdpa-math", 1, Resolution(28, 28))
+    with pytest.raises(RuntimeError, match="boom"), slowed_down("attention", lambda: calls.append("work")):
+        prepared = WORKLOADS["attention"].prepare(key, Runtime(cpu, VggtModels(cpu, None)))
+        outputs = prepared.forward()
+        assert calls == ["work"]
+        assert [tuple(output.shape) for output in outputs] == [(1, 16, 9, 64), (1, 16, 9, 64)]  # unchanged
+        raise RuntimeError("boom")
+    assert WORKLOADS["attention"] is original
+
+
+def test_a_whole_run_on_the_cpu_writes_every_trial_and_prints_both_tables(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "trials.json"
+    arguments = ["--workload", "attention", "--backend", "sdpa-math", "--frames", "2", "--resolution", "28x28"]
+    arguments += ["--aa", "2", "--slowdowns", "1.0", "--repeats", "2", "--max-time", "0.02", "--out", str(out)]
+    assert main(arguments) == 0
+    document = json.loads(out.read_text())
+    assert document["command"] == "python -m perf.gate_trials " + " ".join(arguments)
+    assert document["environment"]["torch"] == torch.__version__
+    (baseline,) = document["baselines"]
+    assert baseline["case_id"] == "attention-sdpa-math-2f-28x28" and len(baseline["samples_s"]) >= 3
+    trials = document["trials"]
+    assert [t["slowdown"] for t in trials] == [0.0, 0.0, 1.0, 1.0]
+    median = sorted(baseline["samples_s"])[len(baseline["samples_s"]) // 2]
+    assert all(t["added_s"] == 0 for t in trials[:2]) and trials[2]["added_s"] == pytest.approx(median, rel=0.5)
+    printed = capsys.readouterr().out
+    assert "| 2 | 2 |" in printed and "| 2 | 100% |" in printed
+
+
+def test_a_case_that_cannot_run_stops_the_trials_with_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    arguments = ["--workload", "attention", "--backend", "sdpa-cudnn", "--frames", "1", "--resolution", "28x28"]
+    assert main([*arguments, "--out", str(tmp_path / "trials.json")]) == 1
+    error = capsys.readouterr().err.strip()
+    assert error.startswith("gate trials stopped: attention-sdpa-cudnn-1f-28x28: skipped: ")
+    assert "\n" not in error and not (tmp_path / "trials.json").exists()
