@@ -240,6 +240,9 @@ def parse_arguments(argv: Sequence[str]) -> argparse.Namespace:
     parser.add_argument("--repeats", type=positive_int, default=10, help="trials per slowdown. Default: 10.")
     parser.add_argument("--max-time", type=seconds, default=RoundPolicy.max_time_s)
     parser.add_argument("--precision", type=fraction, default=RoundPolicy.precision)
+    parser.add_argument(
+        "--vggt-revision", default="", help="the vggt commit to record, as pytest's option of that name"
+    )
     parser.add_argument("--out", type=Path, required=True, help="JSON file for every trial (overwritten)")
     return parser.parse_args(argv)
 
@@ -257,7 +260,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     document = {
         "command": " ".join(["python -m perf.gate_trials", *(sys.argv[1:] if argv is None else argv)]),
-        "environment": fingerprint(device, vggt_revision()),
+        "environment": fingerprint(device, arguments.vggt_revision or vggt_revision()),
         "policy": dataclasses.asdict(policy),
         "baselines": baselines,
         "trials": [dataclasses.asdict(t) for t in trials],

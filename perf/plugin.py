@@ -203,6 +203,7 @@ def _annotate(benchmark: Any, result: CaseResult, measured_backend: str, device_
         compile_s=result.evidence.compile_s,
         rounds_ended_by=result.rounds_ended_by,
         clock_samples=result.clocks.samples,
+        limited_samples=result.clocks.limited_samples,
         throttled_samples=result.clocks.throttled_samples,
         throttle_reasons=list(result.clocks.reasons),
         sm_clock_min_mhz=result.clocks.sm_clock_min_mhz,

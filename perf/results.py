@@ -93,7 +93,8 @@ class Clocks:
     """What the samples of one case's timed rounds say; samples 0 where NVML could not tell (no GPU, no NVML)."""
 
     samples: int = 0
-    throttled_samples: int = 0
+    limited_samples: int = 0  # a power or thermal limit was active (perf.throttle.ClockSample.limited)
+    throttled_samples: int = 0  # ... and it held the SM clock down (ClockSample.throttled): these make it suspect
     reasons: tuple[str, ...] = ()
     sm_clock_min_mhz: int = 0
     sm_clock_max_mhz: int = 0

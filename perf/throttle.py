@@ -27,6 +27,11 @@ THROTTLE_REASONS = {
     0x80: "hardware power brake",
 }
 THROTTLE_MASK = sum(THROTTLE_REASONS)
+# A sample is throttled when it carries one of those reasons and its SM clock is this far below the GPU's maximum.
+# On the lent H100 the aggregator at 20 frames ran at its 700 W limit: NVML flagged the software power cap in 24 of
+# 36 samples while the SM clock stayed at 1965-1980 MHz of 1980, a round slower by under 1 %, below every tolerance.
+# A thermal or power slowdown that matters drops the clock by far more.
+CLOCK_DROP = 0.02
 # Seconds between samples: a 2 s case gets about 40, and a throttle episode of NVML's 20 ms granularity or
 # longer shows in several of them.
 SAMPLE_INTERVAL_S = 0.05
@@ -34,21 +39,35 @@ SAMPLE_INTERVAL_S = 0.05
 
 @dataclass(frozen=True)
 class ClockSample:
-    """One NVML reading: the clock-event reasons bitmask and the SM clock."""
+    """One NVML reading: the clock-event reasons bitmask, the SM clock and the GPU's maximum SM clock (0: unknown)."""
 
     reasons: int
     sm_clock_mhz: int
+    sm_clock_max_mhz: int = 0
+
+    @property
+    def limited(self) -> bool:
+        """A power or thermal limit is active, whatever it does to the clock."""
+        return bool(self.reasons & THROTTLE_MASK)
+
+    @property
+    def throttled(self) -> bool:
+        """Limited, with the clock CLOCK_DROP or more below the maximum (any clock where the maximum is unknown)."""
+        return self.limited and (
+            not self.sm_clock_max_mhz or self.sm_clock_mhz < (1 - CLOCK_DROP) * self.sm_clock_max_mhz
+        )
 
 
 def summarize_clocks(samples: Sequence[ClockSample]) -> Clocks:
     """The samples of one case as Clocks (pure)."""
     if not samples:
         return Clocks()
-    throttled = [sample for sample in samples if sample.reasons & THROTTLE_MASK]
+    throttled = [sample for sample in samples if sample.throttled]
     seen = {bit for sample in throttled for bit in THROTTLE_REASONS if sample.reasons & bit}
     clocks = [sample.sm_clock_mhz for sample in samples]
     return Clocks(
         samples=len(samples),
+        limited_samples=sum(sample.limited for sample in samples),
         throttled_samples=len(throttled),
         reasons=tuple(THROTTLE_REASONS[bit] for bit in sorted(seen)),
         sm_clock_min_mhz=min(clocks),
@@ -100,8 +119,13 @@ def _clock_reader(device: torch.device):  # type: ignore[no-untyped-def]
     reasons_of = getattr(pynvml, "nvmlDeviceGetCurrentClocksEventReasons", None)
     reasons_of = reasons_of or pynvml.nvmlDeviceGetCurrentClocksThrottleReasons
 
+    try:
+        max_mhz = int(pynvml.nvmlDeviceGetMaxClockInfo(handle, pynvml.NVML_CLOCK_SM))
+    except Exception:  # unknown: every limited sample then counts as throttled
+        max_mhz = 0
+
     def read() -> ClockSample:
         reasons = reasons_of(handle)
-        return ClockSample(int(reasons), int(pynvml.nvmlDeviceGetClockInfo(handle, pynvml.NVML_CLOCK_SM)))
+        return ClockSample(int(reasons), int(pynvml.nvmlDeviceGetClockInfo(handle, pynvml.NVML_CLOCK_SM)), max_mhz)
 
     return read

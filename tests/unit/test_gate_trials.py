@@ -66,10 +66,11 @@ def test_a_whole_run_on_the_cpu_writes_every_trial_and_prints_both_tables(
     out = tmp_path / "trials.json"
     arguments = ["--workload", "attention", "--backend", "sdpa-math", "--frames", "2", "--resolution", "28x28"]
     arguments += ["--aa", "2", "--slowdowns", "1.0", "--repeats", "2", "--max-time", "0.02", "--out", str(out)]
+    arguments += ["--vggt-revision", "44b3afb"]
     assert main(arguments) == 0
     document = json.loads(out.read_text())
     assert document["command"] == "python -m perf.gate_trials " + " ".join(arguments)
-    assert document["environment"]["torch"] == torch.__version__
+    assert (document["environment"]["torch"], document["environment"]["vggt"]) == (torch.__version__, "44b3afb")
     (baseline,) = document["baselines"]
     assert baseline["case_id"] == "attention-sdpa-math-2f-28x28" and len(baseline["samples_s"]) >= 3
     trials = document["trials"]

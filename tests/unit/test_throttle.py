@@ -44,14 +44,32 @@ def test_a_thermal_or_power_limit_in_any_sample_makes_the_case_suspect_naming_it
     )
 
 
+def test_a_power_cap_that_keeps_the_clock_near_its_maximum_is_limited_but_not_suspect() -> None:
+    # The H100 at 20 frames: software power cap flagged in 24 of 36 samples, SM clock 1965-1980 of 1980 MHz.
+    samples = [ClockSample(POWER_CAP, 1965, 1980)] * 24 + [ClockSample(0, 1980, 1980)] * 12
+    clocks = summarize_clocks(samples)
+    assert (clocks.limited_samples, clocks.throttled_samples, clocks.suspect) == (24, 0, "")
+
+
+def test_a_limit_that_drops_the_clock_two_percent_or_more_is_suspect() -> None:
+    clocks = summarize_clocks([ClockSample(POWER_CAP, 1940, 1980), ClockSample(POWER_CAP, 1941, 1980)])
+    assert (clocks.limited_samples, clocks.throttled_samples) == (2, 1)  # 1940 < 0.98 * 1980 = 1940.4 <= 1941
+    assert clocks.suspect.startswith("GPU throttled (software power cap) in 1 of 2 clock samples")
+
+
 @settings(max_examples=200, deadline=None)
-@given(st.lists(st.tuples(st.integers(0, 0x7FF), st.integers(200, 2100)), max_size=50))
-def test_suspect_exactly_when_some_sample_carries_a_throttle_reason(readings: list[tuple[int, int]]) -> None:
-    clocks = summarize_clocks([ClockSample(reasons, mhz) for reasons, mhz in readings])
-    assert bool(clocks.suspect) == any(reasons & THROTTLE_MASK for reasons, _ in readings)
+@given(st.lists(st.tuples(st.integers(0, 0x7FF), st.integers(200, 2100), st.sampled_from([0, 1980])), max_size=50))
+def test_suspect_exactly_when_a_limited_sample_lost_two_percent_of_its_clock(
+    readings: list[tuple[int, int, int]],
+) -> None:
+    clocks = summarize_clocks([ClockSample(reasons, mhz, peak) for reasons, mhz, peak in readings])
+    assert bool(clocks.suspect) == any(
+        reasons & THROTTLE_MASK and (peak == 0 or mhz < 0.98 * peak) for reasons, mhz, peak in readings
+    )
+    assert clocks.limited_samples == sum(bool(reasons & THROTTLE_MASK) for reasons, _, _ in readings)
     assert set(clocks.reasons) <= set(THROTTLE_REASONS.values())
     if readings:
-        assert clocks.sm_clock_min_mhz == min(mhz for _, mhz in readings) <= clocks.sm_clock_max_mhz
+        assert clocks.sm_clock_min_mhz == min(mhz for _, mhz, _ in readings) <= clocks.sm_clock_max_mhz
 
 
 # ---------------------------------------------------------------- the sampler
@@ -83,6 +101,7 @@ def fake_pynvml(reasons: list[int], fail_init: bool = False) -> types.SimpleName
         nvmlDeviceGetHandleByUUID=lambda uuid: "handle",
         nvmlDeviceGetCurrentClocksEventReasons=event_reasons,
         nvmlDeviceGetClockInfo=lambda handle, clock: 1980,
+        nvmlDeviceGetMaxClockInfo=lambda handle, clock: 1980,
         NVML_CLOCK_SM=0,
     )
 
@@ -95,7 +114,7 @@ def test_the_sampler_reads_nvml_while_the_block_runs_and_skips_refused_readings(
     monkeypatch.setattr(throttle, "SAMPLE_INTERVAL_S", 0.001)
     with sampled_clocks(CUDA) as samples:
         time.sleep(0.05)  # the readings after the first two raise: the block still ends normally
-    assert samples == [ClockSample(0, 1980), ClockSample(HW_THERMAL, 1980)]
+    assert samples == [ClockSample(0, 1980, 1980), ClockSample(HW_THERMAL, 1980, 1980)]
 
 
 def test_without_nvml_the_sampler_samples_nothing_and_raises_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
