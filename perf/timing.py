@@ -104,11 +104,11 @@ def synchronized(forward: Callable[[], object], device: torch.device) -> Callabl
     return run
 
 
-def warm_up(run: Callable[[], None], policy: RoundPolicy) -> float:
+def warm_up(run: Callable[[], None], policy: RoundPolicy) -> None:
     """Run until warmup_s has passed (kernel selection, cuDNN plans, allocator growth), at least once.
 
-    Returns the last warm-up's seconds, the estimate of one round. A first, cold forward overstates
-    a round, so a second runs unless the first alone fills the time budget (then min_rounds apply anyway).
+    A first, cold forward is no steady state, so a second runs unless the first alone fills the time budget of the
+    rounds (a case that slow gets min_rounds anyway).
     """
     started = time.perf_counter()
     forwards = 0
@@ -119,4 +119,4 @@ def warm_up(run: Callable[[], None], policy: RoundPolicy) -> float:
         forwards += 1
         warm = forwards >= 2 or last >= policy.max_time_s
         if warm and time.perf_counter() - started >= policy.warmup_s:
-            return last
+            return

@@ -182,56 +182,57 @@ def test_an_error_inside_a_round_is_still_an_error() -> None:
 
 def test_warm_up_runs_until_warmup_s_has_passed(clock_of) -> None:
     clock = clock_of([0.125])
-    assert warm_up(clock.run, RoundPolicy(warmup_s=0.5, max_time_s=2.0)) == 0.125
+    warm_up(clock.run, RoundPolicy(warmup_s=0.5, max_time_s=2.0))
     assert clock.forwards == 4
 
 
 def test_warm_up_runs_twice_even_when_one_forward_exceeds_warmup_s(clock_of) -> None:
     clock = clock_of([1.0, 0.75], repeat_last=False)
-    assert warm_up(clock.run, RoundPolicy(warmup_s=0.5, max_time_s=2.0)) == 0.75
+    warm_up(clock.run, RoundPolicy(warmup_s=0.5, max_time_s=2.0))
     assert clock.forwards == 2
 
 
 def test_warm_up_runs_twice_without_a_warmup_time(clock_of) -> None:
     clock = clock_of([0.01, 0.002], repeat_last=False)
-    assert warm_up(clock.run, RoundPolicy(warmup_s=0.0, max_time_s=2.0)) == 0.002
+    warm_up(clock.run, RoundPolicy(warmup_s=0.0, max_time_s=2.0))
     assert clock.forwards == 2
 
 
 def test_warm_up_returns_the_last_forward_not_the_cold_first(clock_of) -> None:
     clock = clock_of([1.5, 0.25, 0.25, 0.125])
-    assert warm_up(clock.run, RoundPolicy(warmup_s=2.1, max_time_s=2.0)) == 0.125
+    warm_up(clock.run, RoundPolicy(warmup_s=2.1, max_time_s=2.0))
     assert clock.forwards == 4
 
 
 def test_one_forward_that_fills_max_time_is_enough(clock_of) -> None:
     clock = clock_of([3.0], repeat_last=False)
-    assert warm_up(clock.run, RoundPolicy(warmup_s=0.5, max_time_s=2.0)) == 3.0
+    warm_up(clock.run, RoundPolicy(warmup_s=0.5, max_time_s=2.0))
     assert clock.forwards == 1
 
 
 def test_a_forward_of_exactly_max_time_fills_the_budget(clock_of) -> None:
     clock = clock_of([2.0], repeat_last=False)
-    assert warm_up(clock.run, RoundPolicy(warmup_s=1.0, max_time_s=2.0)) == 2.0
+    warm_up(clock.run, RoundPolicy(warmup_s=1.0, max_time_s=2.0))
     assert clock.forwards == 1
 
 
 def test_a_forward_filling_max_time_still_waits_for_warmup_s(clock_of) -> None:
     clock = clock_of([1.0])
-    assert warm_up(clock.run, RoundPolicy(warmup_s=3.0, max_time_s=0.5)) == 1.0
+    warm_up(clock.run, RoundPolicy(warmup_s=3.0, max_time_s=0.5))
     assert clock.forwards == 3
 
 
-def test_warm_up_on_the_real_clock_returns_a_forward_time() -> None:
+def test_warm_up_on_the_real_clock_runs_until_warmup_s_has_passed() -> None:
     calls: list[float] = []
 
     def run() -> None:
         calls.append(time.perf_counter())
         time.sleep(0.001)
 
-    last = warm_up(run, RoundPolicy(warmup_s=0.005, max_time_s=2.0))
+    started = time.perf_counter()
+    warm_up(run, RoundPolicy(warmup_s=0.005, max_time_s=2.0))
     assert len(calls) >= 2
-    assert 0.001 <= last < 1.0
+    assert time.perf_counter() - started >= 0.005
 
 
 def test_synchronized_runs_the_forward_once_per_call() -> None:
