@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 import torch
@@ -104,7 +104,7 @@ def sampled_clocks(device: torch.device) -> Iterator[list[ClockSample]]:
         sampler.join()
 
 
-def _clock_reader(device: torch.device):  # type: ignore[no-untyped-def]
+def _clock_reader(device: torch.device) -> Callable[[], ClockSample] | None:
     """A function reading one ClockSample of the device, or None where NVML cannot. NVML stays initialised: it is
     reference-counted, and shutting it down between cases would cost more than the readings."""
     try:
