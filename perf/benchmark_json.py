@@ -55,7 +55,7 @@ class SuiteBenchmark:
     timing: Timing | None
     memory: Memory | None
     evidence: Evidence
-    throttled: str = ""  # why the GPU was throttled during the rounds (extra_info.throttle_reasons), "" if not
+    suspect: str = ""  # why the rounds are suspect (extra_info.suspect, perf.throttle), "" if they are not
 
 
 @dataclass(frozen=True)
@@ -168,16 +168,8 @@ def _benchmark(read: _Reader, raw: dict[str, Any], name: str) -> SuiteBenchmark:
         )
         if ok
         else Evidence(),
-        _throttled(read, extra, where),
+        read.optional(extra, "suspect", read.text, where, "") if ok else "",
     )
-
-
-def _throttled(read: _Reader, extra: dict[str, Any], where: str) -> str:
-    """extra_info's throttle reasons (perf.throttle, written since 2026-11-27) as one line, "" for none."""
-    reasons = read.optional(extra, "throttle_reasons", lambda raw, name, at: read.get(raw, name, list, at), where, [])
-    if not all(isinstance(reason, str) for reason in reasons):
-        raise read.fail(f"{where}.throttle_reasons", "expected a list of strings")
-    return ", ".join(reasons)
 
 
 def _timing(read: _Reader, stats: dict[str, Any], where: str) -> Timing:
@@ -316,8 +308,8 @@ def _skip_reason(benchmark: SuiteBenchmark, host_bound_below_s: Mapping[str, flo
     if benchmark.outcome is not Outcome.OK:
         because = f": {benchmark.reason}" if benchmark.reason else ""
         return f"outcome {benchmark.outcome.value}{because}; only measured cases become baselines"
-    if benchmark.throttled:
-        return f"measured while the GPU was throttled ({benchmark.throttled}); rerun it on a GPU that is not throttled"
+    if benchmark.suspect:
+        return f"suspect: {benchmark.suspect}; rerun it on a GPU that is not throttled"
     if benchmark.key.workload not in host_bound_below_s:
         return f"workload {benchmark.key.workload!r} is not registered: no test measures it any more"
     return ""

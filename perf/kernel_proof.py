@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 
 import torch
@@ -70,9 +71,7 @@ def cuda_kernel_times(run: Callable[[], object], device: torch.device) -> dict[s
     """
     if device.type != "cuda":
         return {}
-    name, value = CUPTI_TEARDOWN
-    os.environ[name] = value  # read by kineto when the profile stops
-    with profile(activities=[ProfilerActivity.CUDA]) as profiler:
+    with _environment(*CUPTI_TEARDOWN), profile(activities=[ProfilerActivity.CUDA]) as profiler:  # read at its stop
         run()
         synchronize(device)
     times: dict[str, float] = {}
@@ -80,6 +79,20 @@ def cuda_kernel_times(run: Callable[[], object], device: torch.device) -> dict[s
         if event.device_type == torch.autograd.DeviceType.CUDA:
             times[event.name] = times.get(event.name, 0.0) + event.device_time_total
     return times
+
+
+@contextlib.contextmanager
+def _environment(name: str, value: str) -> Iterator[None]:
+    """The variable set to value inside the block; what it was (or its absence) comes back after."""
+    previous = os.environ.get(name)
+    os.environ[name] = value
+    try:
+        yield
+    finally:
+        if previous is None:
+            del os.environ[name]
+        else:
+            os.environ[name] = previous
 
 
 def prove_kernel(expected: str | None, kernel_times: Mapping[str, float]) -> KernelProof:

@@ -204,10 +204,11 @@ def _annotate(benchmark: Any, result: CaseResult, measured_backend: str, device_
         rounds_ended_by=result.rounds_ended_by,
         clock_samples=result.clocks.samples,
         limited_samples=result.clocks.limited_samples,
-        throttled_samples=result.clocks.throttled_samples,
+        clock_deficit=result.clocks.clock_deficit,
         throttle_reasons=list(result.clocks.reasons),
         sm_clock_min_mhz=result.clocks.sm_clock_min_mhz,
         sm_clock_max_mhz=result.clocks.sm_clock_max_mhz,
+        suspect=result.clocks.suspect,
     )
 
 
@@ -302,7 +303,7 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
         terminalreporter.write_line(line)
     terminalreporter.write_line(f"vggt-perf: {summarize_counts(state.verdicts)} ({state.baseline_path})")
     for result in state.results.values():
-        if result.clocks.suspect:
+        if result.clocks.suspect and not state.options.update_baselines:  # an update says it did not write them
             terminalreporter.write_line(f"vggt-perf: suspect {result.key.case_id}: {result.clocks.suspect}")
     if state.update_note:
         terminalreporter.write_line(state.update_note)

@@ -27,13 +27,8 @@ THROTTLE_REASONS = {
     0x80: "hardware power brake",
 }
 THROTTLE_MASK = sum(THROTTLE_REASONS)
-# A sample is throttled when it carries one of those reasons and its SM clock is this far below the GPU's maximum.
-# On the lent H100 the aggregator at 20 frames ran at its 700 W limit: NVML flagged the software power cap in 24 of
-# 36 samples while the SM clock stayed at 1965-1980 MHz of 1980, a round slower by under 1 %, below every tolerance.
-# A thermal or power slowdown that matters drops the clock by far more.
-CLOCK_DROP = 0.02
-# Seconds between samples: a 2 s case gets about 40, and a throttle episode of NVML's 20 ms granularity or
-# longer shows in several of them.
+# Seconds between samples: a 2 s case gets about 40. An episode shorter than this may fall between two samples;
+# one that lasts long enough to move a median shows in several.
 SAMPLE_INTERVAL_S = 0.05
 
 
@@ -50,29 +45,31 @@ class ClockSample:
         """A power or thermal limit is active, whatever it does to the clock."""
         return bool(self.reasons & THROTTLE_MASK)
 
-    @property
-    def throttled(self) -> bool:
-        """Limited, with the clock CLOCK_DROP or more below the maximum (any clock where the maximum is unknown)."""
-        return self.limited and (
-            not self.sm_clock_max_mhz or self.sm_clock_mhz < (1 - CLOCK_DROP) * self.sm_clock_max_mhz
-        )
-
 
 def summarize_clocks(samples: Sequence[ClockSample]) -> Clocks:
-    """The samples of one case as Clocks (pure)."""
+    """The samples of one case as Clocks (pure). A limited sample's deficit is how far its clock fell below the
+    GPU's maximum (the highest sampled clock where NVML does not say); unlimited samples count as no deficit."""
     if not samples:
         return Clocks()
-    throttled = [sample for sample in samples if sample.throttled]
-    seen = {bit for sample in throttled for bit in THROTTLE_REASONS if sample.reasons & bit}
     clocks = [sample.sm_clock_mhz for sample in samples]
+    deficits = [_deficit(sample, max(clocks)) for sample in samples]
+    held_down = [sample for sample, deficit in zip(samples, deficits, strict=True) if deficit > 0]
+    seen = {bit for sample in held_down for bit in THROTTLE_REASONS if sample.reasons & bit}
     return Clocks(
         samples=len(samples),
         limited_samples=sum(sample.limited for sample in samples),
-        throttled_samples=len(throttled),
+        clock_deficit=sum(deficits) / len(samples),
         reasons=tuple(THROTTLE_REASONS[bit] for bit in sorted(seen)),
         sm_clock_min_mhz=min(clocks),
         sm_clock_max_mhz=max(clocks),
     )
+
+
+def _deficit(sample: ClockSample, highest_sampled_mhz: int) -> float:
+    peak = sample.sm_clock_max_mhz or highest_sampled_mhz
+    if not sample.limited or peak <= 0:
+        return 0.0
+    return max(0.0, 1 - sample.sm_clock_mhz / peak)
 
 
 @contextlib.contextmanager
@@ -121,7 +118,7 @@ def _clock_reader(device: torch.device) -> Callable[[], ClockSample] | None:
 
     try:
         max_mhz = int(pynvml.nvmlDeviceGetMaxClockInfo(handle, pynvml.NVML_CLOCK_SM))
-    except Exception:  # unknown: every limited sample then counts as throttled
+    except Exception:  # unknown: deficits are then taken against the highest sampled clock
         max_mhz = 0
 
     def read() -> ClockSample:

@@ -157,26 +157,28 @@ def test_a_malformed_fingerprint_is_one_line_naming_its_field(
     assert str(raised.value).startswith(f"{path}: machine_info.{field}: {problem}")
 
 
-def test_a_benchmark_measured_while_throttled_never_becomes_an_entry(tmp_path: Path) -> None:
+def test_a_benchmark_measured_while_suspect_never_becomes_an_entry(tmp_path: Path) -> None:
     document = json.loads(G350.read_text())
-    throttled = document["benchmarks"][0]
-    throttled["extra_info"]["throttle_reasons"] = ["software power cap", "hardware thermal slowdown"]
-    file = read_benchmark_json(write_json(tmp_path / "throttled.json", document))
+    suspect = (
+        "GPU clock held down by hardware thermal slowdown: 12.5% below its maximum on average over 40 clock samples"
+    )
+    document["benchmarks"][0]["extra_info"]["suspect"] = suspect
+    document["benchmarks"][1]["extra_info"]["throttle_reasons"] = ["software power cap"]  # limited, not suspect
+    file = read_benchmark_json(write_json(tmp_path / "suspect.json", document))
     conversion = convert(file, update_command([file.path]), HOST_BOUND, 0.05, 0.02)
     case_id = file.benchmarks[0].key.case_id
     assert case_id not in {entry.key.case_id for entry in conversion.entries}
     assert [skip.reason for skip in conversion.skipped if skip.case_id == case_id] == [
-        "measured while the GPU was throttled (software power cap, hardware thermal slowdown); "
-        "rerun it on a GPU that is not throttled"
+        f"suspect: {suspect}; rerun it on a GPU that is not throttled"
     ]
     assert len(conversion.entries) == len(file.benchmarks) - 1
 
 
-def test_throttle_reasons_that_are_not_strings_are_one_line_naming_the_field(tmp_path: Path) -> None:
+def test_a_suspect_line_that_is_not_text_is_one_line_naming_the_field(tmp_path: Path) -> None:
     document = json.loads(G350.read_text())
-    document["benchmarks"][0]["extra_info"]["throttle_reasons"] = [64]
+    document["benchmarks"][0]["extra_info"]["suspect"] = ["throttled"]
     path = write_json(tmp_path / "bad.json", document)
-    with pytest.raises(BenchmarkJsonError, match=r"extra_info\.throttle_reasons: expected a list of strings"):
+    with pytest.raises(BenchmarkJsonError, match=r"extra_info\.suspect: "):
         read_benchmark_json(path)
 
 

@@ -8,10 +8,13 @@ from pathlib import Path
 import pytest
 import torch
 
-from perf.gate_trials import Trial, calibrated_work, main, slowed_down, tables
+from perf.baseline import new_entry
+from perf.compare import GIB, judge
+from perf.gate_trials import Trial, calibrated_work, main, slowed_down, tables, trial
 from perf.model import VggtModels
-from perf.results import CaseKey, Resolution
+from perf.results import CaseKey, CaseResult, Evidence, Memory, Outcome, Resolution, VerdictKind
 from perf.runtime import Runtime
+from perf.stats import summarize_rounds
 from perf.workloads import WORKLOADS
 
 
@@ -89,3 +92,27 @@ def test_a_case_that_cannot_run_stops_the_trials_with_one_line(
     error = capsys.readouterr().err.strip()
     assert error.startswith("gate trials stopped: attention-sdpa-cudnn-1f-28x28: skipped: ")
     assert "\n" not in error and not (tmp_path / "trials.json").exists()
+
+
+def test_a_trial_is_judged_on_time_alone_so_added_memory_is_never_a_catch() -> None:
+    key = CaseKey("attention", "sdpa-math", 1, Resolution(28, 28))
+    timing = summarize_rounds([0.1] * 6)
+    entry = new_entry(
+        key,
+        "fp32",
+        timing,
+        Memory(GIB, GIB),
+        Evidence(),
+        least_time_tolerance=0.05,
+        memory_tolerance=0.02,
+        host_bound_below_s=0.0,
+    )
+    heavier = CaseResult(key, Outcome.OK, "fp32", timing, Memory(2 * GIB, 2 * GIB))
+    assert judge(heavier, entry).kind is VerdictKind.REGRESSION  # the gate's verdict: memory regressed
+    assert trial(heavier, entry, 1, 0.05, 0.005).verdict == "pass"  # the trial's: time did not
+
+
+def test_a_slowdown_of_zero_is_refused_it_would_be_an_aa_trial(tmp_path: Path) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["--slowdowns", "0.05,0", "--out", str(tmp_path / "trials.json")])
+    assert exited.value.code == 2

@@ -235,3 +235,4 @@ def test_the_profile_tears_cupti_down_when_it_ends_whatever_the_environment_said
     monkeypatch.setattr(kernel_proof, "synchronize", lambda device: None)
     cuda_kernel_times(lambda: None, torch.device("cuda", 0))
     assert seen_at_stop == ["1"]
+    assert os.environ["TEARDOWN_CUPTI"] == "0"  # the process's own setting is back once the profile is over
