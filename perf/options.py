@@ -38,6 +38,7 @@ class SuiteOptions:
     rounds: RoundPolicy
     substitute_backend: tuple[str, str] | None
     benchmark_only: bool  # pytest-benchmark's --benchmark-only: unit tests are deselected, not skipped
+    github_summary: Path | None = None  # where the verdicts go as markdown (a CI job summary), with annotations
 
 
 def list_of(parse: Callable[[str], T], choices: Sequence[str] | None = None) -> Callable[[str], tuple[T, ...]]:
@@ -116,6 +117,14 @@ def add_options(parser: pytest.Parser) -> None:
         type=Path,
         default=None,
         help="baseline to compare with and update. Default: baselines/<gpu-slug>.json under the rootdir.",
+    )
+    add(
+        "--github-summary",
+        type=Path,
+        default=None,
+        metavar="PATH",
+        help="append the verdicts as markdown to PATH (in GitHub Actions: $GITHUB_STEP_SUMMARY) and print an "
+        "::error annotation per regressed or wrong case. Default: off.",
     )
     add(
         "--update-baselines",
@@ -205,6 +214,7 @@ def read_options(config: pytest.Config) -> SuiteOptions:
         rounds=RoundPolicy(get("--warmup-time"), get("--max-time"), get("--min-rounds"), precision=get("--precision")),
         substitute_backend=get("--substitute-backend"),
         benchmark_only=get("--benchmark-only", False),
+        github_summary=get("--github-summary"),
     )
     if options.update_baselines and options.substitute_backend:
         raise pytest.UsageError("--substitute-backend measures another kernel: it cannot write baselines")

@@ -19,7 +19,7 @@ from perf.environment_diff import EnvironmentDrift, describe_drift, environment_
 from perf.measure import measure_case
 from perf.model import ModelError, VggtModels
 from perf.options import SuiteOptions, add_options, read_options
-from perf.report import render_verdict_table, summarize_counts
+from perf.report import github_annotations, render_markdown, render_verdict_table, summarize_counts
 from perf.results import CaseKey, CaseResult, Outcome, Verdict, VerdictKind
 from perf.runtime import Runtime
 from perf.workloads import PROFILES, WORKLOADS, matrix
@@ -301,6 +301,8 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
     terminalreporter.section("vggt-perf verdicts")
     for line in render_verdict_table(state.verdicts):
         terminalreporter.write_line(line)
+    if state.options.github_summary:
+        write_github_summary(state, terminalreporter)
     terminalreporter.write_line(f"vggt-perf: {summarize_counts(state.verdicts)} ({state.baseline_path})")
     for result in state.results.values():
         if result.clocks.suspect and not state.options.update_baselines:  # an update says it did not write them
@@ -308,4 +310,18 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
     if state.update_note:
         terminalreporter.write_line(state.update_note)
     for line in state.update_note_lines:
+        terminalreporter.write_line(line)
+
+
+def write_github_summary(state: SuiteState, terminalreporter: Any) -> None:
+    """Append the verdicts as markdown to --github-summary's file; print an annotation per failing case."""
+    path = state.options.github_summary
+    assert path is not None
+    title = f"vggt-perf on {state.device['name']} against {state.baseline_path.name}"
+    try:
+        with path.open("a", encoding="utf-8") as summary:
+            summary.write("\n".join(render_markdown(state.verdicts, title)) + "\n")
+    except OSError as error:
+        terminalreporter.write_line(f"vggt-perf: the summary was not written to {path}: {error.strerror}")
+    for line in github_annotations(state.verdicts):
         terminalreporter.write_line(line)

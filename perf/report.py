@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from perf.results import MetricComparison, Verdict
+from perf.results import MetricComparison, Verdict, VerdictKind
 
 _HEADER = ("verdict", "case", "time s", "baseline s", "ratio", "tol", "detects", "peak GiB", "baseline GiB")
 
@@ -76,3 +76,35 @@ def render_table(header: Sequence[str], rows: Iterable[Sequence[str]]) -> list[s
     table = [tuple(header), *(tuple(row) for row in rows)]
     widths = [max(len(row[i]) for row in table) for i in range(len(header))]
     return ["  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip() for row in table]
+
+
+def render_markdown(verdicts: Iterable[Verdict], title: str) -> list[str]:
+    """The verdict table as GitHub-flavoured markdown (a job summary, a PR comment): the same cells as the
+    terminal table, every case's reason in its last column, regressions first."""
+    ordered = sorted(verdicts, key=lambda v: (v.kind.rank, v.case_id))
+    titles = _number_columns(ordered)
+    lines = [f"### {title}", "", summarize_counts(ordered) or "no cases ran", ""]
+    if not ordered:
+        return lines
+    lines += ["| " + " | ".join((*_HEADER[:2], *titles, "reason")) + " |", "|" + "---|" * (len(titles) + 3)]
+    for verdict in ordered:
+        numbers = _numbers(verdict) or {}
+        cells = (verdict.kind.value.upper(), f"`{verdict.case_id}`", *(numbers.get(t, "") for t in titles))
+        reason = verdict.reason.split(": ", 1)[-1].replace("|", "\\|")
+        lines.append("| " + " | ".join((*cells, reason)) + " |")
+    return lines
+
+
+def github_annotations(verdicts: Iterable[Verdict]) -> list[str]:
+    """One `::error` workflow command per failing case (REGRESSION, WRONG), so the check names them; GitHub reads
+    these from a step's output. Newlines and percent signs are escaped as the command syntax requires."""
+    failing = {VerdictKind.REGRESSION, VerdictKind.WRONG}
+    return [
+        f"::error title=vggt-perf {verdict.kind.value.upper()} {verdict.case_id}::{_escape_command(verdict.reason)}"
+        for verdict in sorted(verdicts, key=lambda v: (v.kind.rank, v.case_id))
+        if verdict.kind in failing
+    ]
+
+
+def _escape_command(text: str) -> str:
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")

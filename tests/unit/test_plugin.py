@@ -185,6 +185,32 @@ def test_a_much_faster_baseline_fails_the_case_with_one_regression_line(suite: p
     assert summary(result, path) == f"vggt-perf: 1 pass, 1 regression ({path})"
 
 
+def test_the_github_summary_is_appended_as_markdown_and_the_regression_annotated(suite: pytest.Pytester) -> None:
+    path, document = measured_baseline(suite)
+    document["entries"][MATH]["median_s"] /= 100
+    path.write_text(json.dumps(document, indent=2))
+    summary_file = suite.path / "summary.md"
+    summary_file.write_text("earlier step\n")
+
+    result = run(suite, path, *BOTH, "--github-summary", str(summary_file))
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    written = summary_file.read_text().splitlines()
+    assert written[:3] == [
+        "earlier step",
+        f"### vggt-perf on {describe_device(torch.device('cpu'))['name']} against {path.name}",
+        "",
+    ]
+    assert written[3] == "1 pass, 1 regression"
+    assert [line.split(" | ")[:2] for line in written[7:]] == [
+        ["| REGRESSION", f"`{MATH}`"],
+        ["| PASS", f"`{DEFAULT}`"],
+    ]
+    annotations = [line for line in result.outlines if line.startswith("::error ")]
+    assert len(annotations) == 1 and annotations[0].startswith(
+        f"::error title=vggt-perf REGRESSION {MATH}::{MATH}: time "
+    )
+
+
 def test_regression_line_numbers_keep_their_significant_digits(suite: pytest.Pytester) -> None:
     path, document = measured_baseline(suite, "-k", "sdpa-math")
     document["entries"][MATH]["median_s"] /= 100

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from perf.report import render_verdict_table, summarize_counts
+from perf.report import github_annotations, render_markdown, render_verdict_table, summarize_counts
 from perf.results import MetricComparison, Verdict, VerdictKind
 
 
@@ -164,3 +164,39 @@ def test_counts_leave_out_absent_kinds_and_are_deterministic() -> None:
 
 def test_counts_of_nothing_are_empty() -> None:
     assert summarize_counts([]) == ""
+
+
+# ---------------------------------------------------------------- markdown and annotations for CI
+
+
+def test_markdown_has_a_title_the_counts_and_one_row_per_case_regressions_first() -> None:
+    lines = render_markdown(VERDICTS, "vggt-perf on H100")
+    assert lines[:4] == ["### vggt-perf on H100", "", summarize_counts(VERDICTS), ""]
+    header, rule, *rows = lines[4:]
+    assert header == "| verdict | case | time s | baseline s | ratio | tol | peak GiB | baseline GiB | reason |"
+    assert rule == "|" + "---|" * 9
+    assert [row.split(" | ")[1] for row in rows] == [
+        f"`{v.case_id}`" for v in sorted(VERDICTS, key=lambda v: (v.kind.rank, v.case_id))
+    ]
+    assert rows[0] == "| REGRESSION | `a-regressed` | 0.5000 | 0.3000 | x1.667 | +5% |  |  | described |"
+    assert all(row.count(" | ") == 8 for row in rows)  # a reason's own "|" cannot add a column
+
+
+def test_a_reason_with_a_pipe_stays_in_its_cell() -> None:
+    (row,) = render_markdown([reasoned("x", VerdictKind.SKIPPED, "a | b")], "t")[6:]
+    assert row.endswith("| a \\| b |") and row.count(" | ") == 8  # nine cells, the number cells empty
+
+
+def test_markdown_of_no_cases_says_so() -> None:
+    assert render_markdown([], "t") == ["### t", "", "no cases ran", ""]
+
+
+def test_annotations_name_each_regressed_or_wrong_case_and_nothing_else() -> None:
+    wrong = reasoned("w", VerdictKind.WRONG, "fa4 computes a wrong output: relative error 0.9 (tolerance 0.05)")
+    multiline = reasoned("m", VerdictKind.REGRESSION, "time 2 s vs 1 s (x2.000, tolerance +5%)\nsecond line")
+    assert github_annotations([*VERDICTS, wrong, multiline]) == [
+        "::error title=vggt-perf WRONG w::w: fa4 computes a wrong output: relative error 0.9 (tolerance 0.05)",
+        "::error title=vggt-perf REGRESSION a-regressed::a-regressed: described",
+        "::error title=vggt-perf REGRESSION m::m: time 2 s vs 1 s (x2.000, tolerance +5%25)%0Asecond line",
+        "::error title=vggt-perf REGRESSION z-regressed::z-regressed: described",
+    ]
