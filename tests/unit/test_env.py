@@ -354,3 +354,16 @@ def test_vggt_revision_is_empty_without_vggt(monkeypatch: pytest.MonkeyPatch) ->
 
     monkeypatch.setattr(perf.env.importlib.metadata, "distribution", not_found)
     assert vggt_revision() == ""
+
+
+def test_each_gpu_of_a_host_with_several_kinds_gets_its_own_baseline_slug(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A host with an H100 and an H200 runs one runner (one pytest) per GPU, each pinned with CUDA_VISIBLE_DEVICES,
+    # so each sees its GPU as cuda:0 (docs/runners.md). Faked here: the device list such a host reports.
+    gpus = {0: ("NVIDIA H100 80GB HBM3", 85017493504), 1: ("NVIDIA H200", 150754820096)}
+    monkeypatch.setattr(torch.cuda, "get_device_name", lambda device: gpus[device.index][0])
+    monkeypatch.setattr(
+        torch.cuda, "get_device_properties", lambda device: types.SimpleNamespace(total_memory=gpus[device.index][1])
+    )
+    described = [describe_device(torch.device("cuda", index)) for index in gpus]
+    assert [d["slug"] for d in described] == ["nvidia-h100-80gb-hbm3", "nvidia-h200"]
+    assert described[0]["total_memory_bytes"] != described[1]["total_memory_bytes"]
