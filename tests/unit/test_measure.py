@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 import gc
 import sys
-import time
 import types
 from collections.abc import Callable, Iterator
 
@@ -14,6 +13,7 @@ import torch
 import torch.nn.functional as F
 
 import perf.measure
+from perf.gate_trials import RoundsFixture
 from perf.measure import GIB, _failure_result, measure_case, unavailable_reason
 from perf.model import VggtModels, vggt_unavailable_reason
 from perf.results import CaseKey, Outcome, Resolution
@@ -40,34 +40,26 @@ def flash_enabled() -> bool:
     return torch.backends.cuda.flash_sdp_enabled()
 
 
-class FakeBenchmark:
-    """pytest-benchmark's fixture as measure_case uses it: pedantic() calls setup before each of its rounds (an
-    exception there marks the fixture errored and propagates), stats holds the completed rounds' seconds."""
+class FakeBenchmark(RoundsFixture):
+    """pytest-benchmark's fixture as measure_case uses it (perf.gate_trials' stand-in), recording each pedantic call;
+    disabled, it runs the target once and keeps no stats, as --benchmark-disable does."""
 
     def __init__(self, enabled: bool = True) -> None:
+        super().__init__()
         self.enabled = enabled
-        self.stats: types.SimpleNamespace | None = None
-        self.has_error = False
         self.calls: list[dict[str, int]] = []
         self.flash_enabled_while_timing: bool | None = None
 
     def pedantic(
-        self, target: Callable[[], None], setup: Callable[[], None], rounds: int, iterations: int, warmup_rounds: int
+        self, target: Callable[[], object], setup: Callable[[], None], rounds: int, iterations: int, warmup_rounds: int
     ) -> None:
         self.calls.append({"rounds": rounds, "iterations": iterations, "warmup_rounds": warmup_rounds})
         self.flash_enabled_while_timing = flash_enabled()
-        samples: list[float] = []
-        if self.enabled:
-            self.stats = types.SimpleNamespace(stats=types.SimpleNamespace(data=samples))
-        try:
-            for _ in range(rounds if self.enabled else 1):  # disabled, pytest-benchmark runs the target once
-                setup()
-                started = time.perf_counter()
-                target()
-                samples.append(time.perf_counter() - started)
-        except Exception:
-            self.has_error = True
-            raise
+        if not self.enabled:
+            setup()
+            target()
+            return
+        super().pedantic(target, setup, rounds, iterations, warmup_rounds)
 
 
 def with_forward(monkeypatch: pytest.MonkeyPatch, forward: Callable[[], object], workload: str = "attention") -> list:
