@@ -69,6 +69,23 @@ def new_entry(
     return BaselineEntry(key, dtype, timing, memory, time_tolerance, memory_tolerance, run="", evidence=evidence)
 
 
+def retolerated(baseline: Baseline, host_bound_below_s: Mapping[str, float], least_time_tolerance: float) -> Baseline:
+    """Every entry of a registered workload with its time tolerance recomputed by the current policy from its own
+    recorded rounds, as an update would write it now (pure); timings, memory and runs are untouched."""
+    entries = {
+        case_id: replace(
+            entry,
+            time_tolerance=time_tolerance_for(
+                entry.timing, least_time_tolerance, host_bound_below_s[entry.key.workload]
+            ),
+        )
+        if entry.key.workload in host_bound_below_s
+        else entry
+        for case_id, entry in baseline.entries.items()
+    }
+    return replace(baseline, entries=entries)
+
+
 def merge(existing: Baseline, new_entries: Iterable[BaselineEntry], run_id: str, run: RunInfo) -> Baseline:
     """Replace or add the measured entries, keep every other entry, drop runs no entry refers to."""
     entries = dict(existing.entries)
@@ -345,17 +362,27 @@ def remove_entries(path: Path, case_ids: Iterable[str]) -> Baseline:
     BaselineError before anything is written, and so does a write that fails.
     """
     doomed = set(case_ids)
+
+    def without(existing: Baseline) -> Baseline:
+        entries = {case_id: e for case_id, e in existing.entries.items() if case_id not in doomed}
+        used = {entry.run for entry in entries.values()}
+        return Baseline(existing.device, {k: v for k, v in existing.runs.items() if k in used}, entries)
+
+    return rewrite(path, without)
+
+
+def rewrite(path: Path, change: Callable[[Baseline], Baseline]) -> Baseline:
+    """Read, change and write an existing file under the same lock as update_baseline; written only where the
+    change changed something. A missing or invalid file raises BaselineError before anything is written, and so
+    does a write that fails."""
     try:
         with FileLock(f"{path}.lock"):
             existing = load_baseline(path)
             if existing is None:
                 raise BaselineError(f"{path}: no such baseline file; check the path")
-            if not doomed & existing.entries.keys():
-                return existing
-            entries = {case_id: e for case_id, e in existing.entries.items() if case_id not in doomed}
-            used = {entry.run for entry in entries.values()}
-            pruned = Baseline(existing.device, {k: v for k, v in existing.runs.items() if k in used}, entries)
-            write_atomically(path, pruned)
-            return pruned
+            changed = change(existing)
+            if changed != existing:
+                write_atomically(path, changed)
+            return changed
     except OSError as error:
         raise BaselineError(f"{path}: cannot be written ({error}); the file was not modified") from None

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import NoReturn
 
 from perf.arguments import fraction
-from perf.baseline import Baseline, BaselineError, load_baseline, remove_entries, update_baseline
+from perf.baseline import Baseline, BaselineError, load_baseline, remove_entries, retolerated, rewrite, update_baseline
 from perf.baseline_report import entries_to_prune, render_diff, render_removals, render_show
 from perf.report import render_table
 from perf.stats import DEFAULT_MEMORY_TOLERANCE, DEFAULT_TIME_TOLERANCE
@@ -105,6 +105,25 @@ def _update(args: argparse.Namespace) -> list[str]:
     return [*lines, f"wrote {written} entries to {args.file}; {held}"]
 
 
+def _retolerate(args: argparse.Namespace) -> list[str]:
+    from perf.workloads import WORKLOADS
+
+    host_bound = {name: workload.host_bound_below_s for name, workload in WORKLOADS.items()}
+    baseline = _load(args.file)
+    changed = retolerated(baseline, host_bound, args.time_tolerance)
+    lines = [
+        f"{case_id}: time tolerance +{entry.time_tolerance:.0%} -> +{changed.entries[case_id].time_tolerance:.0%}"
+        for case_id, entry in sorted(baseline.entries.items())
+        if changed.entries[case_id].time_tolerance != entry.time_tolerance
+    ]
+    if not lines:
+        return [f"{args.file}: every entry's time tolerance already follows the current policy; file unchanged"]
+    if args.dry_run:
+        return [*lines, f"dry run: {len(lines)} of {len(baseline.entries)} tolerances would change; file unchanged"]
+    rewrite(args.file, lambda current: retolerated(current, host_bound, args.time_tolerance))
+    return [*lines, f"recomputed {len(lines)} of {len(baseline.entries)} time tolerances in {args.file}"]
+
+
 class _Parser(argparse.ArgumentParser):
     """Usage errors in one line with exit 2, like the commands' own errors."""
 
@@ -139,7 +158,21 @@ def _parser() -> argparse.ArgumentParser:
     prune.add_argument("--dry-run", action="store_true", help="list what would be removed, write nothing")
     prune.set_defaults(run=_prune)
     _add_update(actions)
+    retolerate = actions.add_parser("retolerate", help=_RETOLERATE_HELP, description=_RETOLERATE_HELP)
+    retolerate.add_argument("file", type=Path, help="the baseline file (written atomically, under its lock)")
+    retolerate.add_argument("--time-tolerance", type=fraction, default=DEFAULT_TIME_TOLERANCE, help=_LEAST_HELP)
+    retolerate.add_argument("--dry-run", action="store_true", help="list what would change, write nothing")
+    retolerate.set_defaults(run=_retolerate)
     return parser
+
+
+_RETOLERATE_HELP = (
+    "recompute each entry's time tolerance from its own recorded rounds under this version's policy (after the "
+    "policy changed); timings, memory and runs are kept"
+)
+_LEAST_HELP = (
+    f"least slowdown recorded as an entry's tolerance, widened by its noise. Default: {DEFAULT_TIME_TOLERANCE}."
+)
 
 
 _UPDATE_HELP = (
@@ -163,8 +196,7 @@ def _add_update(actions: argparse._SubParsersAction[_Parser]) -> None:
         "--time-tolerance",
         type=fraction,
         default=DEFAULT_TIME_TOLERANCE,
-        help=f"least slowdown recorded as an entry's tolerance, widened by its noise. "
-        f"Default: {DEFAULT_TIME_TOLERANCE}.",
+        help=_LEAST_HELP,
     )
     update.add_argument(
         "--memory-tolerance",

@@ -8,19 +8,30 @@ from collections.abc import Sequence
 
 from perf.results import Timing
 
-# The gate must catch a 5 % slowdown where the GPU, not the host, sets the time (issue #3).
-DEFAULT_TIME_TOLERANCE = 0.05
+# The median's interval: distribution-free (order statistics, scipy.stats.quantile_test), since rounds are skewed.
+MEDIAN_CONFIDENCE = 0.95
+
+# The least slowdown a GPU-bound case is held to: between-run drift on the lent H100 (aggregator, 20 frames,
+# 20 A/A runs of 5 s each in one process) spanned x0.988-x1.019 of its median (sd 0.9 %), and a real 5 % slowdown
+# measured x1.037-x1.062 against a baseline 1.5 % slow: 3 % keeps both sides clear (docs/gate-trials.md).
+DEFAULT_TIME_TOLERANCE = 0.03
 # Peak allocations repeat to the byte for one torch build and input; 2 % absorbs allocator
 # rounding across library updates while still catching a leaked activation at VGGT's sizes.
 DEFAULT_MEMORY_TOLERANCE = 0.02
-# A slowdown smaller than three interquartile ranges of the rounds is within the case's own noise.
-NOISE_MULTIPLIER = 3.0
-# Below this median VGGT's forward (thousands of kernel launches) is bound by the host launching
-# kernels: on the lent H100 the aggregator at 350x518 took <= 0.11 s up to 8 frames, where medians
-# of consecutive runs in one process ranged over 22-48 %; at 20 frames (0.30 s) they repeated
-# within 3 % (issue #3). Workloads of a few launches declare no such regime.
+# The baseline's median is known within +-reach (its 95 % interval) and the run's about as well, so their ratio
+# moves by up to twice that without any change.
+NOISE_MULTIPLIER = 2.0
+# Rounds too few for the median's interval (fewer than 6): three interquartile ranges of them instead.
+IQR_MULTIPLIER = 3.0
+# Below these medians VGGT's forward (thousands of kernel launches) is set by the host launching kernels, and the
+# host's speed moves between runs more than any round of one run shows. On the lent H100 (aggregator, 350x518):
+# at 1 frame (0.057-0.11 s) the medians of 21 runs in one process spanned x1.94, so only a doubling is caught;
+# at 8 frames (0.113-0.14 s, GPU and host about even) the process's first run was 21 % slower than the twenty
+# after it, which spanned 4 %. From 20 frames (0.30 s) the GPU sets the time (docs/gate-trials.md).
 HOST_BOUND_BELOW_S = 0.25
-HOST_BOUND_TIME_TOLERANCE = 0.5
+HOST_BOUND_TIME_TOLERANCE = 0.3
+LAUNCH_BOUND_BELOW_S = 0.1
+LAUNCH_BOUND_TIME_TOLERANCE = 1.0
 
 # A time regression needs the medians' ratio beyond tolerance *and* the rounds' evidence: a one-sided
 # Mann-Whitney U test at this level. 1 %, not the customary 5 %: a false alarm fails CI and sends someone
@@ -57,13 +68,47 @@ def summarize_rounds(samples_s: Sequence[float]) -> Timing:
     )
 
 
+def median_interval_reach(samples_s: Sequence[float]) -> float:
+    """How far the median's 95 % confidence interval reaches from the median, its farther end, relative to the
+    median (rounds are skewed, so the interval is lopsided); inf while the rounds are too few for one (fewer than
+    6: the interval's ends would lie beyond the smallest and largest round)."""
+    from scipy.stats import quantile_test  # here, not at import: the file commands of the CLI never need it
+
+    median = statistics.median(samples_s) if samples_s else 0.0
+    if median <= 0:
+        return math.inf
+    interval = quantile_test(samples_s, q=median, p=0.5).confidence_interval(MEDIAN_CONFIDENCE)
+    low, high = float(interval.low), float(interval.high)
+    if math.isnan(low) or math.isnan(high):
+        return math.inf
+    return max(high - median, median - low) / median
+
+
 def time_tolerance_for(
     timing: Timing, default: float = DEFAULT_TIME_TOLERANCE, host_bound_below_s: float = HOST_BOUND_BELOW_S
 ) -> float:
-    """The slowdown (as a fraction) a case is held to, widened by its measured noise and regime."""
-    noise = NOISE_MULTIPLIER * timing.iqr_s / timing.median_s if timing.median_s > 0 else 0.0
-    regime = HOST_BOUND_TIME_TOLERANCE if timing.median_s < host_bound_below_s else 0.0
-    return _whole_percent_up(max(default, noise, regime))
+    """The slowdown (as a fraction) a case is held to: the default, widened by how well its rounds know their median
+    and by its regime (host-bound below host_bound_below_s; launch-bound below the lesser of that and 0.1 s)."""
+    return _whole_percent_up(max(default, median_uncertainty(timing), _regime_tolerance(timing, host_bound_below_s)))
+
+
+def median_uncertainty(timing: Timing) -> float:
+    """How far the ratio of two such medians moves by chance: twice the reach of the median's 95 % interval, or
+    three IQRs of the rounds where they are too few for one (or only the summary is known); 0 for a zero median."""
+    if timing.median_s <= 0:
+        return 0.0
+    reach = median_interval_reach(timing.samples_s) if timing.samples_s else math.inf
+    if math.isfinite(reach):
+        return NOISE_MULTIPLIER * reach
+    return IQR_MULTIPLIER * timing.iqr_s / timing.median_s
+
+
+def _regime_tolerance(timing: Timing, host_bound_below_s: float) -> float:
+    if timing.median_s < min(host_bound_below_s, LAUNCH_BOUND_BELOW_S):
+        return LAUNCH_BOUND_TIME_TOLERANCE
+    if timing.median_s < host_bound_below_s:
+        return HOST_BOUND_TIME_TOLERANCE
+    return 0.0
 
 
 def _whole_percent_up(fraction: float) -> float:

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import enum
-import math
-import statistics
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -13,9 +11,7 @@ from typing import Any
 import torch
 
 from perf.device import synchronize
-
-# The median's interval: distribution-free (order statistics, scipy.stats.quantile_test), since rounds are skewed.
-MEDIAN_CONFIDENCE = 0.95
+from perf.stats import median_interval_reach
 
 
 @dataclass(frozen=True)
@@ -25,7 +21,7 @@ class RoundPolicy:
     max_rounds (unless min_rounds is more)."""
 
     warmup_s: float = 0.5
-    max_time_s: float = 2.0
+    max_time_s: float = 5.0
     min_rounds: int = 3
     max_rounds: int = 100
     precision: float = 0.01
@@ -37,22 +33,6 @@ class RoundsEndedBy(enum.Enum):
     PRECISION = "precision"
     TIME_CAP = "time cap"
     ROUND_CAP = "round cap"
-
-
-def median_interval_reach(samples_s: Sequence[float]) -> float:
-    """How far the median's 95 % confidence interval reaches from the median, its farther end, relative to the
-    median (rounds are skewed, so the interval is lopsided); inf while the rounds are too few for one (fewer than
-    6: the interval's ends would lie beyond the smallest and largest round)."""
-    from scipy.stats import quantile_test  # here, not at import: the file commands of the CLI never need it
-
-    median = statistics.median(samples_s) if samples_s else 0.0
-    if median <= 0:
-        return math.inf
-    interval = quantile_test(samples_s, q=median, p=0.5).confidence_interval(MEDIAN_CONFIDENCE)
-    low, high = float(interval.low), float(interval.high)
-    if math.isnan(low) or math.isnan(high):
-        return math.inf
-    return max(high - median, median - low) / median
 
 
 def rounds_ended_by(samples_s: Sequence[float], policy: RoundPolicy) -> RoundsEndedBy | None:

@@ -1,4 +1,4 @@
-"""`python -m perf baseline show|diff|prune`: the rows they compute, and the commands on real files."""
+"""`python -m perf baseline show|diff|prune|retolerate`: the rows they compute, and the commands on real files."""
 
 from __future__ import annotations
 
@@ -11,7 +11,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from perf.baseline import Baseline, BaselineEntry, RunInfo, load_baseline, remove_entries, write_atomically
+from perf.baseline import (
+    Baseline,
+    BaselineEntry,
+    RunInfo,
+    load_baseline,
+    remove_entries,
+    retolerated,
+    write_atomically,
+)
 from perf.baseline_report import (
     KERNEL_WIDTH,
     DiffRow,
@@ -301,10 +309,75 @@ def test_prune_removes_the_unregistered_backend_and_keeps_every_other_entry(
     assert run_cli(capsys, "baseline", "prune", path)[1] == [nothing_left]
 
 
+# ---------------------------------------------------------------- retolerate
+
+LAUNCH_BOUND = replace(entry("vggt-aggregator", "sdpa-default", 1, median_s=0.06, run="r1"), time_tolerance=0.5)
+GPU_BOUND = replace(
+    entry("vggt-aggregator", "sdpa-default", 20, median_s=0.3, run="r2"),
+    timing=Timing(0.3, 0.001, 0.3, 0.31, 9, samples_s=tuple(0.3 + i / 10000 for i in range(9))),
+)
+UNREGISTERED = replace(entry("old-workload", "sdpa-default", 1, median_s=0.06, run="r3"), time_tolerance=0.5)
+HOST_BOUND_S = {"vggt-aggregator": 0.25, "attention": 0.0}
+
+
+def test_retolerated_applies_the_current_policy_to_registered_workloads_only() -> None:
+    before = baseline_of(LAUNCH_BOUND, GPU_BOUND, UNREGISTERED)
+    after = retolerated(before, HOST_BOUND_S, 0.03)
+    tolerances = {case_id: e.time_tolerance for case_id, e in after.entries.items()}
+    assert tolerances == {
+        LAUNCH_BOUND.key.case_id: 1.0,  # below 0.1 s: launch-bound
+        GPU_BOUND.key.case_id: 0.03,  # nine tight rounds: the floor
+        UNREGISTERED.key.case_id: 0.5,  # no workload to say its regime: kept
+    }
+    assert after.runs == before.runs and after.device == before.device
+    for case_id, e in after.entries.items():
+        assert replace(e, time_tolerance=0.0) == replace(before.entries[case_id], time_tolerance=0.0)
+
+
+@settings(max_examples=60, deadline=None)
+@given(files)
+def test_retolerating_twice_changes_nothing_more(baseline: Baseline) -> None:
+    once = retolerated(baseline, HOST_BOUND_S, 0.03)
+    assert retolerated(once, HOST_BOUND_S, 0.03) == once
+
+
+def test_retolerate_dry_run_lists_changes_and_writes_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "b.json"
+    write_atomically(path, baseline_of(LAUNCH_BOUND, GPU_BOUND))
+    before = path.read_bytes()
+    code, out, _ = run_cli(capsys, "baseline", "retolerate", "--dry-run", path)
+    assert code == 0
+    assert out[0] == f"{LAUNCH_BOUND.key.case_id}: time tolerance +50% -> +100%"
+    assert out[-1] == "dry run: 2 of 2 tolerances would change; file unchanged"
+    assert path.read_bytes() == before
+
+
+def test_retolerate_writes_the_new_tolerances_and_a_second_run_finds_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "b.json"
+    write_atomically(path, baseline_of(LAUNCH_BOUND, GPU_BOUND))
+    code, out, _ = run_cli(capsys, "baseline", "retolerate", path)
+    assert (code, out[-1]) == (0, f"recomputed 2 of 2 time tolerances in {path}")
+    written = load_baseline(path)
+    assert written is not None
+    assert [e.time_tolerance for e in written.entries.values()] == [1.0, 0.03]
+    unchanged = f"{path}: every entry's time tolerance already follows the current policy; file unchanged"
+    assert run_cli(capsys, "baseline", "retolerate", path)[1] == [unchanged]
+
+
+def test_the_committed_h100_file_follows_the_current_policy(capsys: pytest.CaptureFixture[str]) -> None:
+    assert run_cli(capsys, "baseline", "retolerate", "--dry-run", H100_FILE)[1] == [
+        f"{H100_FILE}: every entry's time tolerance already follows the current policy; file unchanged"
+    ]
+
+
 # ---------------------------------------------------------------- errors
 
 
-@pytest.mark.parametrize("action", [["show"], ["diff", H100_FILE], ["prune"], ["prune", "--dry-run"]])
+@pytest.mark.parametrize("action", [["show"], ["diff", H100_FILE], ["prune"], ["prune", "--dry-run"], ["retolerate"]])
 def test_a_malformed_file_is_one_line_naming_it_and_exit_2_with_nothing_written(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], action: list[str | Path]
 ) -> None:
@@ -318,7 +391,7 @@ def test_a_malformed_file_is_one_line_naming_it_and_exit_2_with_nothing_written(
     assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.json"]
 
 
-@pytest.mark.parametrize("action", ["show", "prune"])
+@pytest.mark.parametrize("action", ["show", "prune", "retolerate"])
 def test_a_missing_file_is_one_line_and_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str], action: str) -> None:
     code, out, err = run_cli(capsys, "baseline", action, tmp_path / "absent.json")
     assert (code, out, err) == (2, [], [f"{tmp_path / 'absent.json'}: no such baseline file; check the path"])

@@ -257,4 +257,4 @@ def test_synchronized_runs_the_forward_once_per_call() -> None:
 
 
 def test_round_policy_defaults_are_documented_values() -> None:
-    assert RoundPolicy() == RoundPolicy(warmup_s=0.5, max_time_s=2.0, min_rounds=3, max_rounds=100)
+    assert RoundPolicy() == RoundPolicy(warmup_s=0.5, max_time_s=5.0, min_rounds=3, max_rounds=100)
