@@ -20,6 +20,17 @@ def positive_int(text: str) -> int:
     return value
 
 
+def count(text: str) -> int:
+    """A whole number of things, 0 included."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{text} is not a whole number (0 or more)")
+    return value
+
+
 def fraction(text: str) -> float:
     """A tolerance such as 0.05 (5 %); up to 10, i.e. +1000 %."""
     return _number_in(text, 0.0, 10.0, "a fraction such as 0.05")

@@ -27,7 +27,7 @@ from typing import Any
 
 import torch
 
-from perf.arguments import fraction, positive_int, seconds
+from perf.arguments import count, fraction, positive_int, seconds
 from perf.backends import BACKENDS
 from perf.baseline import BaselineEntry, new_entry
 from perf.compare import judge
@@ -263,7 +263,7 @@ def parse_arguments(argv: Sequence[str]) -> argparse.Namespace:
     parser.add_argument("--slowdowns", type=list_of(_slowdown), default=(0.02, 0.03, 0.05, 0.10))
     parser.add_argument("--repeats", type=positive_int, default=10, help="trials per slowdown. Default: 10.")
     parser.add_argument(
-        "--settle", type=int, default=1, help="measurements thrown away before each baseline. Default: 1."
+        "--settle", type=count, default=1, help="measurements thrown away before each baseline. Default: 1."
     )
     parser.add_argument("--max-time", type=seconds, default=RoundPolicy.max_time_s)
     parser.add_argument("--precision", type=fraction, default=RoundPolicy.precision)

@@ -8,13 +8,15 @@ from pathlib import Path
 import pytest
 import torch
 
+from perf import gate_trials
 from perf.baseline import new_entry
 from perf.compare import GIB, judge
-from perf.gate_trials import Trial, calibrated_work, main, slowed_down, tables, trial
+from perf.gate_trials import Trial, calibrated_work, main, run_trials, slowed_down, tables, trial
 from perf.model import VggtModels
 from perf.results import CaseKey, CaseResult, Evidence, Memory, Outcome, Resolution, VerdictKind
 from perf.runtime import Runtime
 from perf.stats import summarize_rounds
+from perf.timing import RoundPolicy
 from perf.workloads import WORKLOADS
 
 
@@ -116,3 +118,60 @@ def test_a_slowdown_of_zero_is_refused_it_would_be_an_aa_trial(tmp_path: Path) -
     with pytest.raises(SystemExit) as exited:
         main(["--slowdowns", "0.05,0", "--out", str(tmp_path / "trials.json")])
     assert exited.value.code == 2
+
+
+CPU = torch.device("cpu")
+ATTENTION_KEY = CaseKey("attention", "sdpa-math", 1, Resolution(28, 28))
+
+
+def counted_measurements(monkeypatch: pytest.MonkeyPatch, interrupt_at: int | None = None) -> list[float]:
+    """measure_case replaced: the n-th measurement's rounds all take 1 + n / 1000 s; no work is added."""
+    medians: list[float] = []
+
+    def measure(key: CaseKey, fixture: object, runtime: Runtime, policy: RoundPolicy, backend: str) -> CaseResult:
+        if interrupt_at is not None and len(medians) == interrupt_at:
+            raise KeyboardInterrupt
+        medians.append(1 + len(medians) / 1000)
+        return CaseResult(key, Outcome.OK, "fp32", summarize_rounds([medians[-1]] * 6))
+
+    monkeypatch.setattr(gate_trials, "measure_case", measure)
+    monkeypatch.setattr(gate_trials, "calibrated_work", lambda device, extra_s: (lambda: None, extra_s))
+    return medians
+
+
+def test_trials_settle_first_and_save_everything_after_each_trial(monkeypatch: pytest.MonkeyPatch) -> None:
+    medians = counted_measurements(monkeypatch)
+    saved: list[tuple[int, list[float]]] = []
+    runtime = Runtime(CPU, VggtModels(CPU, None))
+    baselines, trials = run_trials(
+        runtime,
+        [ATTENTION_KEY],
+        RoundPolicy(),
+        2,
+        [0.05],
+        1,
+        settle=2,
+        save=lambda b, t: saved.append((len(b), [x.samples_s[0] for x in t])),
+    )
+    assert len(medians) == 2 + 1 + 2 + 1  # settling, baseline, A/A, one slowdown
+    assert baselines[0]["samples_s"] == [1.002] * 6  # the third measurement: two were thrown away
+    assert [t.samples_s for t in trials] == [(1.003,) * 6, (1.004,) * 6, (1.005,) * 6]
+    assert saved == [(1, [1.003]), (1, [1.003, 1.004]), (1, [1.003, 1.004, 1.005])]
+
+
+def test_an_interrupted_run_keeps_the_trials_measured_before_it(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    counted_measurements(monkeypatch, interrupt_at=4)  # settle, baseline, two A/A trials, then Ctrl-C
+    out = tmp_path / "trials.json"
+    arguments = ["--workload", "attention", "--backend", "sdpa-math", "--frames", "1", "--resolution", "28x28"]
+    with pytest.raises(KeyboardInterrupt):
+        main([*arguments, "--aa", "5", "--out", str(out)])
+    assert [t["samples_s"] for t in json.loads(out.read_text())["trials"]] == [[1.002] * 6, [1.003] * 6]
+
+
+@pytest.mark.parametrize("settle", ["-1", "one"])
+def test_settle_is_a_whole_number(settle: str, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["--settle", settle, "--out", "x.json"])
+    assert f"{settle} is not a whole number (0 or more)" in capsys.readouterr().err
