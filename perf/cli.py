@@ -78,7 +78,6 @@ def _prune(args: argparse.Namespace) -> list[str]:
 
 def _update(args: argparse.Namespace) -> list[str]:
     from perf.benchmark_json import convert, device_of, read_benchmark_json, render_conversion, update_command
-    from perf.workloads import WORKLOADS
 
     files = [read_benchmark_json(path) for path in args.from_json]
     device = device_of(files)
@@ -88,7 +87,7 @@ def _update(args: argparse.Namespace) -> list[str]:
             f"{args.file}: holds device {existing.device.get('slug')!r}, the benchmarks measured {device['slug']!r}; "
             f"name that device's own file, e.g. baselines/{device['slug']}.json (nothing was written)"
         )
-    host_bound = {name: workload.host_bound_below_s for name, workload in WORKLOADS.items()}
+    host_bound = _host_bound_thresholds()
     command = update_command(args.from_json)
     lines: list[str] = []
     written, result = 0, existing
@@ -105,10 +104,15 @@ def _update(args: argparse.Namespace) -> list[str]:
     return [*lines, f"wrote {written} entries to {args.file}; {held}"]
 
 
-def _retolerate(args: argparse.Namespace) -> list[str]:
-    from perf.workloads import WORKLOADS
+def _host_bound_thresholds() -> dict[str, float]:
+    """Each registered workload's host-bound threshold (perf.stats), as the tolerance policy needs it."""
+    from perf.workloads import WORKLOADS  # here, not at import: show and diff must start without torch
 
-    host_bound = {name: workload.host_bound_below_s for name, workload in WORKLOADS.items()}
+    return {name: workload.host_bound_below_s for name, workload in WORKLOADS.items()}
+
+
+def _retolerate(args: argparse.Namespace) -> list[str]:
+    host_bound = _host_bound_thresholds()
     baseline = _load(args.file)
     changed = retolerated(baseline, host_bound, args.time_tolerance)
     lines = [
