@@ -11,23 +11,21 @@ import math
 
 
 def positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"{text} is not a positive integer")
-    return value
+    return _int_at_least(text, 1, "a positive integer")
 
 
 def count(text: str) -> int:
     """A whole number of things, 0 included."""
+    return _int_at_least(text, 0, "a whole number (0 or more)")
+
+
+def _int_at_least(text: str, least: int, what: str) -> int:
     try:
         value = int(text)
     except ValueError:
-        value = -1
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"{text} is not a whole number (0 or more)")
+        value = least - 1
+    if value < least:
+        raise argparse.ArgumentTypeError(f"{text} is not {what}")
     return value
 
 

@@ -301,8 +301,12 @@ def render_json(value: Any, depth: int = 0) -> str:
 
 
 def write_atomically(path: Path, baseline: Baseline) -> None:
+    """The baseline as JSON, through write_text_atomically."""
+    write_text_atomically(path, render_json(to_json(baseline)) + "\n")
+
+
+def write_text_atomically(path: Path, text: str) -> None:
     """Write to a temporary file beside path, fsync, then rename over it: readers see old or new, never half."""
-    text = render_json(to_json(baseline)) + "\n"
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:

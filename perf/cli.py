@@ -113,19 +113,30 @@ def _host_bound_thresholds() -> dict[str, float]:
 
 def _retolerate(args: argparse.Namespace) -> list[str]:
     host_bound = _host_bound_thresholds()
-    baseline = _load(args.file)
-    changed = retolerated(baseline, host_bound, args.time_tolerance)
-    lines = [
-        f"{case_id}: time tolerance +{entry.time_tolerance:.0%} -> +{changed.entries[case_id].time_tolerance:.0%}"
-        for case_id, entry in sorted(baseline.entries.items())
-        if changed.entries[case_id].time_tolerance != entry.time_tolerance
-    ]
-    if not lines:
-        return [f"{args.file}: every entry's time tolerance already follows the current policy; file unchanged"]
+    changes: list[str] = []
+    unregistered: list[str] = []
+
+    def change(current: Baseline) -> Baseline:
+        """Lists what changes from the file as read under the lock; a dry run returns it unchanged (no write)."""
+        changed = retolerated(current, host_bound, args.time_tolerance)
+        changes[:] = [
+            f"{case_id}: time tolerance +{entry.time_tolerance:.0%} -> +{changed.entries[case_id].time_tolerance:.0%}"
+            for case_id, entry in sorted(current.entries.items())
+            if changed.entries[case_id].time_tolerance != entry.time_tolerance
+        ]
+        unregistered[:] = [
+            case_id for case_id, entry in current.entries.items() if entry.key.workload not in host_bound
+        ]
+        return current if args.dry_run else changed
+
+    _load(args.file)  # a missing or malformed file is refused before its lock file is made
+    total = len(rewrite(args.file, change).entries)
+    kept = [f"{len(unregistered)} entries of unregistered workloads keep theirs (see prune)"] if unregistered else []
+    if not changes:
+        return [f"{args.file}: every entry's time tolerance already follows the current policy; file unchanged", *kept]
     if args.dry_run:
-        return [*lines, f"dry run: {len(lines)} of {len(baseline.entries)} tolerances would change; file unchanged"]
-    rewrite(args.file, lambda current: retolerated(current, host_bound, args.time_tolerance))
-    return [*lines, f"recomputed {len(lines)} of {len(baseline.entries)} time tolerances in {args.file}"]
+        return [*changes, *kept, f"dry run: {len(changes)} of {total} tolerances would change; file unchanged"]
+    return [*changes, *kept, f"recomputed {len(changes)} of {total} time tolerances in {args.file}"]
 
 
 class _Parser(argparse.ArgumentParser):
@@ -172,7 +183,8 @@ def _parser() -> argparse.ArgumentParser:
 
 _RETOLERATE_HELP = (
     "recompute each entry's time tolerance from its own recorded rounds under this version's policy (after the "
-    "policy changed); timings, memory and runs are kept"
+    "policy changed); timings, memory and runs are kept. A tolerance edited by hand or recorded with another "
+    "--time-tolerance is replaced too: every change is listed, so run --dry-run first"
 )
 _LEAST_HELP = (
     f"least slowdown recorded as an entry's tolerance, widened by its noise. Default: {DEFAULT_TIME_TOLERANCE}."

@@ -29,7 +29,7 @@ import torch
 
 from perf.arguments import count, fraction, positive_int, seconds
 from perf.backends import BACKENDS
-from perf.baseline import BaselineEntry, new_entry
+from perf.baseline import BaselineEntry, new_entry, write_text_atomically
 from perf.compare import judge
 from perf.device import select_device, synchronize
 from perf.env import fingerprint, vggt_revision
@@ -299,15 +299,19 @@ def main(argv: Sequence[str] | None = None) -> int:
             "baselines": baselines,
             "trials": [dataclasses.asdict(t) for t in trials],
         }
-        arguments.out.write_text(json.dumps(document, indent=1) + "\n")
+        write_text_atomically(arguments.out, json.dumps(document, indent=1) + "\n")  # a kill leaves the last save
 
     try:
+        save([], [])  # at once: an unwritable --out is found before minutes of trials, and no old file looks current
         _, trials = run_trials(
             runtime, keys, policy, arguments.aa, arguments.slowdowns, arguments.repeats, arguments.settle, save
         )
     except TrialError as error:
         print(f"gate trials stopped: {error}", file=sys.stderr)
         return 1
+    except OSError as error:
+        print(f"gate trials stopped: --out {arguments.out} cannot be written ({error})", file=sys.stderr)
+        return 2
     print("\n".join(tables(trials)))
     return 0
 

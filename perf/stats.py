@@ -21,8 +21,10 @@ DEFAULT_MEMORY_TOLERANCE = 0.02
 # The baseline's median is known within +-reach (its 95 % interval) and the run's about as well, so their ratio
 # moves by up to twice that without any change.
 NOISE_MULTIPLIER = 2.0
-# Rounds too few for the median's interval (fewer than 6): three interquartile ranges of them instead.
+# Rounds too few for the median's interval to leave out their fastest and slowest (fewer than 9: from 6 to 8 rounds
+# it spans them all, so one slow round would set the tolerance): three interquartile ranges of them instead.
 IQR_MULTIPLIER = 3.0
+INTERVAL_MIN_ROUNDS = 9
 # Below these medians VGGT's forward (thousands of kernel launches) is set by the host launching kernels, and the
 # host's speed moves between runs more than any round of one run shows. On the lent H100 (aggregator, 350x518):
 # at 1 frame (0.057-0.11 s) the medians of 21 runs in one process spanned x1.94, so only a doubling is caught;
@@ -73,7 +75,7 @@ def median_interval_reach(samples_s: Sequence[float]) -> float:
     """How far the median's 95 % confidence interval reaches from the median, its farther end, relative to the
     median (rounds are skewed, so the interval is lopsided); inf while the rounds are too few for one (fewer than
     6: the interval's ends would lie beyond the smallest and largest round)."""
-    from scipy.stats import quantile_test  # here, not at import: the file commands of the CLI never need it
+    from scipy.stats import quantile_test  # here, not at import: show, diff and prune never need it
 
     median = statistics.median(samples_s) if samples_s else 0.0
     if median <= 0:
@@ -94,13 +96,14 @@ def time_tolerance_for(
 
 
 def median_uncertainty(timing: Timing) -> float:
-    """How far the ratio of two such medians moves by chance: twice the reach of the median's 95 % interval, or
-    three IQRs of the rounds where they are too few for one (or only the summary is known); 0 for a zero median."""
+    """How far the ratio of two such medians moves by chance: twice the reach of the median's 95 % interval from
+    9 rounds on, else three IQRs of the rounds (or of the summary, where no rounds were kept); 0 for a zero median."""
     if timing.median_s <= 0:
         return 0.0
-    reach = median_interval_reach(timing.samples_s) if timing.samples_s else math.inf
-    if math.isfinite(reach):
-        return NOISE_MULTIPLIER * reach
+    if len(timing.samples_s) >= INTERVAL_MIN_ROUNDS:
+        reach = median_interval_reach(timing.samples_s)
+        if math.isfinite(reach):  # rounds of a zero median say nothing about it
+            return NOISE_MULTIPLIER * reach
     return IQR_MULTIPLIER * timing.iqr_s / timing.median_s
 
 
@@ -121,7 +124,7 @@ def _whole_percent_up(fraction: float) -> float:
 # set by the kernels, a tail of launch and clock hiccups) and an outlier round counts as one rank, whatever
 # its size; it needs no resampling, so the same rounds always get the same verdict. A bootstrap interval of
 # the ratio of medians would speak in the ratio's units, but it resamples (random unless seeded) and its
-# intervals are unreliable at the 3-10 rounds the slowest cases get in their 2 s budget.
+# intervals are unreliable at the 3-10 rounds the slowest cases get in their 5 s budget.
 
 
 def untested_reason(measured: Timing, baseline: Timing) -> str:

@@ -18,6 +18,7 @@ from perf.baseline import (
     load_baseline,
     remove_entries,
     retolerated,
+    rewrite,
     write_atomically,
 )
 from perf.baseline_report import (
@@ -35,6 +36,7 @@ from perf.baseline_report import (
 )
 from perf.cli import main
 from perf.results import CaseKey, Evidence, Memory, Resolution, Timing
+from perf.stats import summarize_rounds, time_tolerance_for
 
 H100_FILE = Path(__file__).resolve().parents[2] / "baselines" / "nvidia-h100-80gb-hbm3.json"
 DEVICE = {"name": "Test GPU", "slug": "test-gpu"}
@@ -334,11 +336,50 @@ def test_retolerated_applies_the_current_policy_to_registered_workloads_only() -
         assert replace(e, time_tolerance=0.0) == replace(before.entries[case_id], time_tolerance=0.0)
 
 
-@settings(max_examples=60, deadline=None)
-@given(files)
-def test_retolerating_twice_changes_nothing_more(baseline: Baseline) -> None:
-    once = retolerated(baseline, HOST_BOUND_S, 0.03)
-    assert retolerated(once, HOST_BOUND_S, 0.03) == once
+HOST_BOUND_ALL = {"attention": 0.0, "vggt-aggregator": 0.25, "vggt-model": 0.25}
+rounds = st.lists(st.floats(1e-3, 10.0), min_size=1, max_size=30)
+tolerated_entries = st.builds(
+    lambda workload, frames, samples, tolerance: replace(
+        entry(workload, "sdpa-default", frames), timing=summarize_rounds(samples), time_tolerance=tolerance
+    ),
+    workload=st.sampled_from([*HOST_BOUND_ALL, "old-workload"]),
+    frames=st.integers(1, 30),
+    samples=rounds,
+    tolerance=st.floats(0.0, 10.0),
+)
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(tolerated_entries, max_size=6).map(lambda entries: baseline_of(*entries)), st.floats(0.0, 1.0))
+def test_retolerated_is_the_update_rule_on_each_entrys_rounds_and_idempotent(baseline: Baseline, least: float) -> None:
+    once = retolerated(baseline, HOST_BOUND_ALL, least)
+    for case_id, before in baseline.entries.items():
+        after = once.entries[case_id]
+        if before.key.workload in HOST_BOUND_ALL:
+            assert after.time_tolerance == time_tolerance_for(before.timing, least, HOST_BOUND_ALL[before.key.workload])
+        else:
+            assert after.time_tolerance == before.time_tolerance
+    assert retolerated(once, HOST_BOUND_ALL, least) == once
+
+
+def test_rewrite_writes_nothing_when_the_change_changes_nothing(tmp_path: Path) -> None:
+    path = tmp_path / "b.json"
+    write_atomically(path, baseline_of(LAUNCH_BOUND))
+    before = path.stat()
+    assert rewrite(path, lambda current: current) == load_baseline(path)
+    after = path.stat()
+    assert (after.st_ino, after.st_mtime_ns) == (before.st_ino, before.st_mtime_ns)
+
+
+def test_retolerate_names_entries_of_unregistered_workloads_it_leaves_alone(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "b.json"
+    write_atomically(path, baseline_of(UNREGISTERED))
+    assert run_cli(capsys, "baseline", "retolerate", path)[1] == [
+        f"{path}: every entry's time tolerance already follows the current policy; file unchanged",
+        "1 entries of unregistered workloads keep theirs (see prune)",
+    ]
 
 
 def test_retolerate_dry_run_lists_changes_and_writes_nothing(

@@ -93,7 +93,8 @@ def test_a_case_that_cannot_run_stops_the_trials_with_one_line(
     assert main([*arguments, "--out", str(tmp_path / "trials.json")]) == 1
     error = capsys.readouterr().err.strip()
     assert error.startswith("gate trials stopped: attention-sdpa-cudnn-1f-28x28: skipped: ")
-    assert "\n" not in error and not (tmp_path / "trials.json").exists()
+    assert "\n" not in error
+    assert json.loads((tmp_path / "trials.json").read_text())["trials"] == []  # this run's file, not an old one
 
 
 def test_a_trial_is_judged_on_time_alone_so_added_memory_is_never_a_catch() -> None:
@@ -175,3 +176,12 @@ def test_settle_is_a_whole_number(settle: str, capsys: pytest.CaptureFixture[str
     with pytest.raises(SystemExit):
         main(["--settle", settle, "--out", "x.json"])
     assert f"{settle} is not a whole number (0 or more)" in capsys.readouterr().err
+
+
+def test_an_unwritable_out_is_one_line_before_any_trial(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "missing-folder" / "trials.json"
+    (tmp_path / "missing-folder").write_text("a file where the folder should be")
+    arguments = ["--workload", "attention", "--backend", "sdpa-math", "--frames", "1", "--resolution", "28x28"]
+    assert main([*arguments, "--out", str(out)]) == 2
+    error = capsys.readouterr().err.strip()
+    assert error.startswith(f"gate trials stopped: --out {out} cannot be written (") and "\n" not in error

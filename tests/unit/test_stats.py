@@ -15,6 +15,7 @@ from perf.stats import (
     DEFAULT_TIME_TOLERANCE,
     HOST_BOUND_BELOW_S,
     HOST_BOUND_TIME_TOLERANCE,
+    INTERVAL_MIN_ROUNDS,
     IQR_MULTIPLIER,
     LAUNCH_BOUND_BELOW_S,
     LAUNCH_BOUND_TIME_TOLERANCE,
@@ -22,6 +23,7 @@ from perf.stats import (
     NOISE_MULTIPLIER,
     SIGNIFICANCE,
     detectable_slowdown,
+    median_interval_reach,
     p_value_of_change,
     summarize_rounds,
     time_tolerance_for,
@@ -156,10 +158,70 @@ def test_tight_rounds_keep_the_default_whatever_their_outliers() -> None:
     assert time_tolerance_for(summary) == DEFAULT_TIME_TOLERANCE
 
 
-def test_five_rounds_have_no_interval_and_fall_back_to_three_iqrs() -> None:
-    rounds = [1.0, 1.01, 1.02, 1.03, 1.04]
-    summary = summarize_rounds(rounds)
-    assert time_tolerance_for(summary) == math.ceil(round(300 * summary.iqr_s / summary.median_s, 9)) / 100
+@pytest.mark.parametrize("rounds", range(1, INTERVAL_MIN_ROUNDS))
+def test_fewer_than_nine_rounds_fall_back_to_three_iqrs(rounds: int) -> None:
+    samples = [1.0 + i / 100 for i in range(rounds)]
+    summary = summarize_rounds(samples)
+    assert time_tolerance_for(summary) == max(0.03, math.ceil(round(300 * summary.iqr_s / summary.median_s, 9)) / 100)
+
+
+@pytest.mark.parametrize("rounds", [5, 6, 7, 8])
+def test_one_slow_round_among_few_does_not_set_the_tolerance(rounds: int) -> None:
+    # From 6 to 8 rounds the median's 95 % interval spans them all: it would hold this case to +60 %.
+    samples = [1.0] * (rounds - 1) + [1.3]
+    assert median_interval_reach(samples) == (math.inf if rounds == 5 else pytest.approx(0.3))
+    assert time_tolerance_for(summarize_rounds(samples)) == DEFAULT_TIME_TOLERANCE
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    samples=st.lists(st.floats(min_value=1e-3, max_value=10.0), min_size=INTERVAL_MIN_ROUNDS, max_size=60),
+    default=st.floats(min_value=0.0, max_value=1.0),
+    host_bound_below_s=st.sampled_from([0.0, HOST_BOUND_BELOW_S, 10.0]),
+)
+def test_kept_rounds_are_held_to_twice_their_medians_interval_or_the_floors(
+    samples: list[float], default: float, host_bound_below_s: float
+) -> None:
+    summary = summarize_rounds(samples)
+    tolerance = time_tolerance_for(summary, default, host_bound_below_s)
+    if summary.median_s < min(host_bound_below_s, LAUNCH_BOUND_BELOW_S):
+        regime = LAUNCH_BOUND_TIME_TOLERANCE
+    else:
+        regime = HOST_BOUND_TIME_TOLERANCE if summary.median_s < host_bound_below_s else 0.0
+    wanted = max(default, NOISE_MULTIPLIER * median_interval_reach(samples), regime)
+    assert tolerance == round(tolerance, 2)  # a whole percent
+    assert wanted - 1e-9 <= tolerance <= wanted + 0.01
+
+
+def test_the_median_interval_of_a_few_rounds_is_unknown() -> None:
+    assert median_interval_reach([1.0, 1.1, 0.9, 1.0, 1.05]) == math.inf  # 5 rounds: no 95 % interval yet
+    assert median_interval_reach([]) == math.inf
+
+
+def test_the_median_interval_is_read_off_order_statistics() -> None:
+    # 7 rounds: the distribution-free 95 % interval runs from the smallest to the largest (P = 1 - 2 / 2^7).
+    assert median_interval_reach([1.0, 1.02, 0.98, 1.01, 0.99, 1.03, 0.97]) == pytest.approx(0.03)
+    # 20 rounds: from the 6th to the 15th smallest, so one wild round moves nothing.
+    steady = [1.0 + 0.001 * i for i in range(19)] + [50.0]
+    assert median_interval_reach(steady) == pytest.approx((1.014 - 1.0095) / 1.0095, rel=1e-6)
+
+
+def test_the_median_interval_reach_is_its_farther_end_from_the_median() -> None:
+    # Skewed rounds: a floor set by the kernels and a tail above it. The interval [1.000, 1.012] around the median
+    # 1.003 reaches 0.9 % above it, not the 0.6 % half its width would say.
+    rounds = [1.0, 1.0, 1.001, 1.002, 1.003, 1.008, 1.012]
+    assert median_interval_reach(rounds) == pytest.approx((1.012 - 1.002) / 1.002)
+
+
+@settings(max_examples=50, deadline=None)
+@given(
+    samples=st.lists(st.floats(min_value=1e-4, max_value=10.0), min_size=6, max_size=60),
+    scale=st.floats(min_value=1e-3, max_value=1e3),
+)
+def test_the_median_interval_is_relative_so_units_do_not_matter(samples: list[float], scale: float) -> None:
+    reach = median_interval_reach(samples)
+    assert 0 <= reach < math.inf
+    assert median_interval_reach([sample * scale for sample in samples]) == pytest.approx(reach, rel=1e-6)
 
 
 def test_a_workload_without_a_host_bound_regime_keeps_the_default() -> None:
