@@ -173,6 +173,18 @@ def test_one_slow_round_among_few_does_not_set_the_tolerance(rounds: int) -> Non
     assert time_tolerance_for(summarize_rounds(samples)) == DEFAULT_TIME_TOLERANCE
 
 
+def regime_floor(median_s: float, host_bound_below_s: float) -> float:
+    """The regime's tolerance, restated from the policy: launch-bound, host-bound or none."""
+    if median_s < min(host_bound_below_s, LAUNCH_BOUND_BELOW_S):
+        return LAUNCH_BOUND_TIME_TOLERANCE
+    return HOST_BOUND_TIME_TOLERANCE if median_s < host_bound_below_s else 0.0
+
+
+def assert_the_next_whole_percent(tolerance: float, wanted: float) -> None:
+    assert tolerance == round(tolerance, 2)  # a whole percent
+    assert wanted - 1e-9 <= tolerance <= wanted + 0.01
+
+
 @settings(max_examples=80, deadline=None)
 @given(
     samples=st.lists(st.floats(min_value=1e-3, max_value=10.0), min_size=INTERVAL_MIN_ROUNDS, max_size=60),
@@ -184,13 +196,10 @@ def test_kept_rounds_are_held_to_twice_their_medians_interval_or_the_floors(
 ) -> None:
     summary = summarize_rounds(samples)
     tolerance = time_tolerance_for(summary, default, host_bound_below_s)
-    if summary.median_s < min(host_bound_below_s, LAUNCH_BOUND_BELOW_S):
-        regime = LAUNCH_BOUND_TIME_TOLERANCE
-    else:
-        regime = HOST_BOUND_TIME_TOLERANCE if summary.median_s < host_bound_below_s else 0.0
-    wanted = max(default, NOISE_MULTIPLIER * median_interval_reach(samples), regime)
-    assert tolerance == round(tolerance, 2)  # a whole percent
-    assert wanted - 1e-9 <= tolerance <= wanted + 0.01
+    wanted = max(
+        default, NOISE_MULTIPLIER * median_interval_reach(samples), regime_floor(summary.median_s, host_bound_below_s)
+    )
+    assert_the_next_whole_percent(tolerance, wanted)
 
 
 def test_the_median_interval_of_a_few_rounds_is_unknown() -> None:
@@ -250,13 +259,8 @@ def test_tolerance_is_the_widest_floor_rounded_up_to_a_whole_percent(
     iqr_s = iqr_fraction * median_s
     tolerance = time_tolerance_for(timing(median_s, iqr_s), default, host_bound_below_s)
     noise = IQR_MULTIPLIER * iqr_s / median_s  # a summary without rounds
-    if median_s < min(host_bound_below_s, LAUNCH_BOUND_BELOW_S):
-        regime = LAUNCH_BOUND_TIME_TOLERANCE
-    else:
-        regime = HOST_BOUND_TIME_TOLERANCE if median_s < host_bound_below_s else 0.0
-    wanted = max(default, noise, regime)
-    assert tolerance == round(tolerance, 2)  # a whole percent
-    assert wanted - 1e-9 <= tolerance <= wanted + 0.01
+    wanted = max(default, noise, regime_floor(median_s, host_bound_below_s))
+    assert_the_next_whole_percent(tolerance, wanted)
 
 
 @settings(max_examples=60, deadline=None)
