@@ -7,7 +7,7 @@ import math
 import os
 import stat
 import tempfile
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -15,7 +15,7 @@ from typing import Any
 from filelock import FileLock
 
 from perf.results import CaseKey, Evidence, Memory, Resolution, Timing
-from perf.stats import time_tolerance_for
+from perf.stats import Regime, time_tolerance_for
 
 SCHEMA_VERSION = 1
 
@@ -61,25 +61,23 @@ def new_entry(
     *,
     least_time_tolerance: float,
     memory_tolerance: float,
-    host_bound_below_s: float,
+    regimes: Sequence[Regime],
 ) -> BaselineEntry:
     """An entry as an update writes it: its time tolerance widened by its rounds' noise and regime (perf.stats);
     merge sets its run."""
-    time_tolerance = time_tolerance_for(timing, least_time_tolerance, host_bound_below_s)
+    time_tolerance = time_tolerance_for(timing, least_time_tolerance, regimes)
     return BaselineEntry(key, dtype, timing, memory, time_tolerance, memory_tolerance, run="", evidence=evidence)
 
 
-def retolerated(baseline: Baseline, host_bound_below_s: Mapping[str, float], least_time_tolerance: float) -> Baseline:
+def retolerated(baseline: Baseline, regimes: Mapping[str, Sequence[Regime]], least_time_tolerance: float) -> Baseline:
     """Every entry of a registered workload with its time tolerance recomputed by the current policy from its own
     recorded rounds, as an update would write it now (pure); timings, memory and runs are untouched."""
     entries = {
         case_id: replace(
             entry,
-            time_tolerance=time_tolerance_for(
-                entry.timing, least_time_tolerance, host_bound_below_s[entry.key.workload]
-            ),
+            time_tolerance=time_tolerance_for(entry.timing, least_time_tolerance, regimes[entry.key.workload]),
         )
-        if entry.key.workload in host_bound_below_s
+        if entry.key.workload in regimes
         else entry
         for case_id, entry in baseline.entries.items()
     }

@@ -15,7 +15,7 @@ from typing import Any
 
 from perf.baseline import BaselineEntry, BaselineError, RunInfo, _Reader, new_entry
 from perf.results import CaseKey, Evidence, Memory, Outcome, Resolution, Timing
-from perf.stats import summarize_rounds
+from perf.stats import Regime, summarize_rounds
 
 COMMAND = "python -m perf baseline update"
 # environment["source"] of a run converted from a file. Its fields are the suite's fingerprint where the file has
@@ -268,18 +268,18 @@ def update_command(paths: Sequence[Path]) -> str:
 def convert(
     file: BenchmarkFile,
     command: str,
-    host_bound_below_s: Mapping[str, float],
+    regimes: Mapping[str, Sequence[Regime]],
     time_tolerance: float,
     memory_tolerance: float,
 ) -> Conversion:
     """Entries as --update-baselines builds them from a live run (perf.plugin.write_measured), one run per file.
 
-    host_bound_below_s maps each registered workload to its threshold (perf.workloads.WORKLOADS).
+    regimes maps each registered workload to its regimes (perf.workloads.WORKLOADS).
     """
     entries: list[BaselineEntry] = []
     skipped = [Skipped(name, "not a vggt-perf case: no extra_info.workload") for name in file.foreign]
     for benchmark in file.benchmarks:
-        reason = _skip_reason(benchmark, host_bound_below_s)
+        reason = _skip_reason(benchmark, regimes)
         if reason or benchmark.timing is None:
             skipped.append(Skipped(benchmark.key.case_id, reason))
             continue
@@ -292,14 +292,14 @@ def convert(
                 benchmark.evidence,
                 least_time_tolerance=time_tolerance,
                 memory_tolerance=memory_tolerance,
-                host_bound_below_s=host_bound_below_s[benchmark.key.workload],
+                regimes=regimes[benchmark.key.workload],
             )
         )
     run = RunInfo(file.measured_at, command, file.environment)
     return Conversion(file.path, run, tuple(entries), tuple(skipped))
 
 
-def _skip_reason(benchmark: SuiteBenchmark, host_bound_below_s: Mapping[str, float]) -> str:
+def _skip_reason(benchmark: SuiteBenchmark, regimes: Mapping[str, Sequence[Regime]]) -> str:
     if benchmark.measured_backend != benchmark.key.backend:
         return (
             f"measured {benchmark.measured_backend} under the name {benchmark.key.backend} (--substitute-backend): "
@@ -310,7 +310,7 @@ def _skip_reason(benchmark: SuiteBenchmark, host_bound_below_s: Mapping[str, flo
         return f"outcome {benchmark.outcome.value}{because}; only measured cases become baselines"
     if benchmark.suspect:
         return f"suspect: {benchmark.suspect}; rerun it on a GPU that is not throttled"
-    if benchmark.key.workload not in host_bound_below_s:
+    if benchmark.key.workload not in regimes:
         return f"workload {benchmark.key.workload!r} is not registered: no test measures it any more"
     return ""
 

@@ -12,7 +12,7 @@ from perf.arguments import fraction
 from perf.baseline import Baseline, BaselineError, load_baseline, remove_entries, retolerated, rewrite, update_baseline
 from perf.baseline_report import entries_to_prune, render_diff, render_removals, render_show
 from perf.report import render_table
-from perf.stats import DEFAULT_MEMORY_TOLERANCE, DEFAULT_TIME_TOLERANCE
+from perf.stats import DEFAULT_MEMORY_TOLERANCE, DEFAULT_TIME_TOLERANCE, Regime
 
 # The torch-dependent modules (registries, device) are imported inside the commands that need them, so the
 # baseline commands that only read files (show, diff) start without torch and run on any machine.
@@ -87,13 +87,13 @@ def _update(args: argparse.Namespace) -> list[str]:
             f"{args.file}: holds device {existing.device.get('slug')!r}, the benchmarks measured {device['slug']!r}; "
             f"name that device's own file, e.g. baselines/{device['slug']}.json (nothing was written)"
         )
-    host_bound = _host_bound_thresholds()
+    regimes = _workload_regimes()
     command = update_command(args.from_json)
     lines: list[str] = []
     written, result = 0, existing
     # One run per file, as each file's pytest session would have written it; a case in two files: the later wins.
     for file in files:
-        conversion = convert(file, command, host_bound, args.time_tolerance, args.memory_tolerance)
+        conversion = convert(file, command, regimes, args.time_tolerance, args.memory_tolerance)
         lines += render_conversion(conversion)
         if conversion.entries:
             result = update_baseline(args.file, device, conversion.entries, file.measured_at, conversion.run)
@@ -104,29 +104,27 @@ def _update(args: argparse.Namespace) -> list[str]:
     return [*lines, f"wrote {written} entries to {args.file}; {held}"]
 
 
-def _host_bound_thresholds() -> dict[str, float]:
-    """Each registered workload's host-bound threshold (perf.stats), as the tolerance policy needs it."""
+def _workload_regimes() -> dict[str, tuple[Regime, ...]]:
+    """Each registered workload's regimes (perf.stats), as the tolerance policy needs them."""
     from perf.workloads import WORKLOADS  # here, not at import: show and diff must start without torch
 
-    return {name: workload.host_bound_below_s for name, workload in WORKLOADS.items()}
+    return {name: workload.regimes for name, workload in WORKLOADS.items()}
 
 
 def _retolerate(args: argparse.Namespace) -> list[str]:
-    host_bound = _host_bound_thresholds()
+    regimes = _workload_regimes()
     changes: list[str] = []
     unregistered: list[str] = []
 
     def change(current: Baseline) -> Baseline:
         """Lists what changes from the file as read under the lock; a dry run returns it unchanged (no write)."""
-        changed = retolerated(current, host_bound, args.time_tolerance)
+        changed = retolerated(current, regimes, args.time_tolerance)
         changes[:] = [
             f"{case_id}: time tolerance +{entry.time_tolerance:.0%} -> +{changed.entries[case_id].time_tolerance:.0%}"
             for case_id, entry in sorted(current.entries.items())
             if changed.entries[case_id].time_tolerance != entry.time_tolerance
         ]
-        unregistered[:] = [
-            case_id for case_id, entry in current.entries.items() if entry.key.workload not in host_bound
-        ]
+        unregistered[:] = [case_id for case_id, entry in current.entries.items() if entry.key.workload not in regimes]
         return current if args.dry_run else changed
 
     _load(args.file)  # a missing or malformed file is refused before its lock file is made

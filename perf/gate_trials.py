@@ -225,7 +225,7 @@ def run_trials(
             base.evidence,
             least_time_tolerance=DEFAULT_TIME_TOLERANCE,
             memory_tolerance=DEFAULT_MEMORY_TOLERANCE,
-            host_bound_below_s=workload.host_bound_below_s,
+            regimes=workload.regimes,
         )
         suspect = base.clocks.suspect
         if suspect:

@@ -256,7 +256,7 @@ def write_measured(state: SuiteState, config: pytest.Config) -> int:
             result.evidence,
             least_time_tolerance=options.time_tolerance,
             memory_tolerance=options.memory_tolerance,
-            host_bound_below_s=WORKLOADS[result.key.workload].host_bound_below_s,
+            regimes=WORKLOADS[result.key.workload].regimes,
         )
         for result in state.results.values()
         if result.outcome is Outcome.OK and result.timing is not None and not result.clocks.suspect

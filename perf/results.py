@@ -88,12 +88,11 @@ class Evidence:
     compile_s: float = 0.0  # one-off compilation during warm-up (flex), never part of the timed rounds
 
 
-# A case is suspect when power or thermal limits (perf.throttle) held the SM clock down by this much on average
-# over its samples: for GPU-bound work an estimate of how much slower its rounds ran. On the lent H100 the
-# aggregator at 20 frames sat at its 700 W limit in 24 of 36 samples with the clock at 1965-1980 MHz of 1980 (at
-# most 0.5 % on average: not suspect), and the lowest samples of unchanged runs dipped to 1875 MHz; the gate
-# trials' added matrix work held it at 1590-1680 MHz (about 15 %: suspect). 1 % is a fifth of the 5 % tolerance of
-# GPU-bound cases.
+# A case is suspect when throttling (perf.throttle: thermal limits, hardware slowdowns, a power limit below the
+# GPU's default) held the SM clock down by this much on average over its samples: for GPU-bound work an estimate of
+# how much slower its rounds ran. A third of the 3 % tolerance of GPU-bound cases, and above single-sample dips: on
+# the lent H100 (no throttling seen there, only its default power cap) one sample in 36 fell to 1875 MHz of 1980,
+# 0.15 % on average.
 SUSPECT_CLOCK_DEFICIT = 0.01
 
 
@@ -102,8 +101,8 @@ class Clocks:
     """What the NVML samples of one case's timed rounds say (perf.throttle); samples 0 where NVML could not tell."""
 
     samples: int = 0
-    limited_samples: int = 0  # a power or thermal limit was active, whatever it did to the clock
-    clock_deficit: float = 0.0  # how far those limits held the SM clock below its maximum, averaged over samples
+    limited_samples: int = 0  # a throttling reason was active, whatever it did to the clock
+    clock_deficit: float = 0.0  # how far throttling held the SM clock below its maximum, averaged over samples
     reasons: tuple[str, ...] = ()  # the limits of the samples they held down
     sm_clock_min_mhz: int = 0
     sm_clock_max_mhz: int = 0

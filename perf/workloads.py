@@ -11,7 +11,7 @@ from perf.backends import BACKENDS
 from perf.model import prepare_aggregator, prepare_model
 from perf.results import CaseKey, Resolution
 from perf.runtime import Prepared, Runtime
-from perf.stats import HOST_BOUND_BELOW_S
+from perf.stats import ATTENTION_REGIMES, VGGT_REGIMES, Regime
 
 README_RESOLUTION = Resolution(350, 518)  # VGGT's example images load at this size; its README table matches it
 MAX_RESOLUTION = Resolution(518, 518)  # VGGT's largest input side is 518
@@ -26,7 +26,7 @@ class Workload:
     needs_vggt: bool
     needs_cuda: bool
     prepare: Callable[[CaseKey, Runtime], Prepared]
-    host_bound_below_s: float  # medians below this are set by kernel launches, see perf.stats
+    regimes: tuple[Regime, ...]  # medians below a regime's bound are held to its floor, see perf.stats
 
 
 WORKLOADS = {
@@ -38,7 +38,7 @@ WORKLOADS = {
             needs_vggt=True,
             needs_cuda=True,
             prepare=prepare_aggregator,
-            host_bound_below_s=HOST_BOUND_BELOW_S,
+            regimes=VGGT_REGIMES,
         ),
         Workload(
             "vggt-model",
@@ -47,7 +47,7 @@ WORKLOADS = {
             needs_vggt=True,
             needs_cuda=True,
             prepare=prepare_model,
-            host_bound_below_s=HOST_BOUND_BELOW_S,
+            regimes=VGGT_REGIMES,
         ),
         Workload(
             "attention",
@@ -55,7 +55,7 @@ WORKLOADS = {
             needs_vggt=False,
             needs_cuda=False,
             prepare=prepare_attention,
-            host_bound_below_s=0.0,
+            regimes=ATTENTION_REGIMES,
         ),
     )
 }

@@ -36,7 +36,7 @@ from perf.baseline_report import (
 )
 from perf.cli import main
 from perf.results import CaseKey, Evidence, Memory, Resolution, Timing
-from perf.stats import summarize_rounds, time_tolerance_for
+from perf.stats import ATTENTION_REGIMES, VGGT_REGIMES, summarize_rounds, time_tolerance_for
 
 H100_FILE = Path(__file__).resolve().parents[2] / "baselines" / "nvidia-h100-80gb-hbm3.json"
 DEVICE = {"name": "Test GPU", "slug": "test-gpu"}
@@ -319,16 +319,20 @@ GPU_BOUND = replace(
     timing=Timing(0.3, 0.001, 0.3, 0.31, 9, samples_s=tuple(0.3 + i / 10000 for i in range(9))),
 )
 UNREGISTERED = replace(entry("old-workload", "sdpa-default", 1, median_s=0.06, run="r3"), time_tolerance=0.5)
-HOST_BOUND_S = {"vggt-aggregator": 0.25, "attention": 0.0}
+SHORT_KERNELS = replace(
+    entry("attention", "sdpa-cudnn", 20, run="r2"), timing=Timing(0.0035, 1e-5, 0.0035, 0.0036, 5), time_tolerance=0.03
+)
+REGIMES = {"vggt-aggregator": VGGT_REGIMES, "attention": ATTENTION_REGIMES}
 
 
 def test_retolerated_applies_the_current_policy_to_registered_workloads_only() -> None:
-    before = baseline_of(LAUNCH_BOUND, GPU_BOUND, UNREGISTERED)
-    after = retolerated(before, HOST_BOUND_S, 0.03)
+    before = baseline_of(LAUNCH_BOUND, GPU_BOUND, UNREGISTERED, SHORT_KERNELS)
+    after = retolerated(before, REGIMES, 0.03)
     tolerances = {case_id: e.time_tolerance for case_id, e in after.entries.items()}
     assert tolerances == {
         LAUNCH_BOUND.key.case_id: 1.0,  # below 0.1 s: launch-bound
         GPU_BOUND.key.case_id: 0.03,  # nine tight rounds: the floor
+        SHORT_KERNELS.key.case_id: 0.1,  # attention's own regime: short kernels below 20 ms
         UNREGISTERED.key.case_id: 0.5,  # no workload to say its regime: kept
     }
     assert after.runs == before.runs and after.device == before.device
@@ -336,13 +340,13 @@ def test_retolerated_applies_the_current_policy_to_registered_workloads_only() -
         assert replace(e, time_tolerance=0.0) == replace(before.entries[case_id], time_tolerance=0.0)
 
 
-HOST_BOUND_ALL = {"attention": 0.0, "vggt-aggregator": 0.25, "vggt-model": 0.25}
+REGIMES_ALL = {"attention": ATTENTION_REGIMES, "vggt-aggregator": VGGT_REGIMES, "vggt-model": VGGT_REGIMES}
 rounds = st.lists(st.floats(1e-3, 10.0), min_size=1, max_size=30)
 tolerated_entries = st.builds(
     lambda workload, frames, samples, tolerance: replace(
         entry(workload, "sdpa-default", frames), timing=summarize_rounds(samples), time_tolerance=tolerance
     ),
-    workload=st.sampled_from([*HOST_BOUND_ALL, "old-workload"]),
+    workload=st.sampled_from([*REGIMES_ALL, "old-workload"]),
     frames=st.integers(1, 30),
     samples=rounds,
     tolerance=st.floats(0.0, 10.0),
@@ -352,14 +356,14 @@ tolerated_entries = st.builds(
 @settings(max_examples=80, deadline=None)
 @given(st.lists(tolerated_entries, max_size=6).map(lambda entries: baseline_of(*entries)), st.floats(0.0, 1.0))
 def test_retolerated_is_the_update_rule_on_each_entrys_rounds_and_idempotent(baseline: Baseline, least: float) -> None:
-    once = retolerated(baseline, HOST_BOUND_ALL, least)
+    once = retolerated(baseline, REGIMES_ALL, least)
     for case_id, before in baseline.entries.items():
         after = once.entries[case_id]
-        if before.key.workload in HOST_BOUND_ALL:
-            assert after.time_tolerance == time_tolerance_for(before.timing, least, HOST_BOUND_ALL[before.key.workload])
+        if before.key.workload in REGIMES_ALL:
+            assert after.time_tolerance == time_tolerance_for(before.timing, least, REGIMES_ALL[before.key.workload])
         else:
             assert after.time_tolerance == before.time_tolerance
-    assert retolerated(once, HOST_BOUND_ALL, least) == once
+    assert retolerated(once, REGIMES_ALL, least) == once
 
 
 def test_rewrite_writes_nothing_when_the_change_changes_nothing(tmp_path: Path) -> None:

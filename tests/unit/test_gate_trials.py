@@ -108,7 +108,7 @@ def test_a_trial_is_judged_on_time_alone_so_added_memory_is_never_a_catch() -> N
         Evidence(),
         least_time_tolerance=0.05,
         memory_tolerance=0.02,
-        host_bound_below_s=0.0,
+        regimes=(),
     )
     heavier = CaseResult(key, Outcome.OK, "fp32", timing, Memory(2 * GIB, 2 * GIB))
     assert judge(heavier, entry).kind is VerdictKind.REGRESSION  # the gate's verdict: memory regressed

@@ -12,16 +12,17 @@ from hypothesis import strategies as st
 
 from perf.results import Timing
 from perf.stats import (
+    ATTENTION_REGIMES,
     DEFAULT_TIME_TOLERANCE,
-    HOST_BOUND_BELOW_S,
-    HOST_BOUND_TIME_TOLERANCE,
+    HOST_BOUND,
     INTERVAL_MIN_ROUNDS,
     IQR_MULTIPLIER,
-    LAUNCH_BOUND_BELOW_S,
-    LAUNCH_BOUND_TIME_TOLERANCE,
+    LAUNCH_BOUND,
     MIN_TESTED_ROUNDS,
     NOISE_MULTIPLIER,
     SIGNIFICANCE,
+    VGGT_REGIMES,
+    Regime,
     detectable_slowdown,
     median_interval_reach,
     p_value_of_change,
@@ -121,24 +122,28 @@ def test_fraction_of_a_percent_above_default_rounds_up() -> None:
 
 
 def test_host_bound_case_gets_the_host_bound_floor() -> None:
-    assert time_tolerance_for(timing(0.2)) == HOST_BOUND_TIME_TOLERANCE == 0.3
+    assert time_tolerance_for(timing(0.2)) == HOST_BOUND.tolerance == 0.3
 
 
 def test_launch_bound_case_is_held_only_to_a_doubling() -> None:
-    assert time_tolerance_for(timing(0.06)) == LAUNCH_BOUND_TIME_TOLERANCE == 1.0
+    assert time_tolerance_for(timing(0.06)) == LAUNCH_BOUND.tolerance == 1.0
 
 
 def test_regimes_start_strictly_below_their_thresholds() -> None:
-    assert time_tolerance_for(timing(HOST_BOUND_BELOW_S)) == DEFAULT_TIME_TOLERANCE
-    assert time_tolerance_for(timing(math.nextafter(HOST_BOUND_BELOW_S, 0.0))) == HOST_BOUND_TIME_TOLERANCE
-    assert time_tolerance_for(timing(LAUNCH_BOUND_BELOW_S)) == HOST_BOUND_TIME_TOLERANCE
-    assert time_tolerance_for(timing(math.nextafter(LAUNCH_BOUND_BELOW_S, 0.0))) == LAUNCH_BOUND_TIME_TOLERANCE
+    assert time_tolerance_for(timing(HOST_BOUND.below_s)) == DEFAULT_TIME_TOLERANCE
+    assert time_tolerance_for(timing(math.nextafter(HOST_BOUND.below_s, 0.0))) == HOST_BOUND.tolerance
+    assert time_tolerance_for(timing(LAUNCH_BOUND.below_s)) == HOST_BOUND.tolerance
+    assert time_tolerance_for(timing(math.nextafter(LAUNCH_BOUND.below_s, 0.0))) == LAUNCH_BOUND.tolerance
 
 
-def test_a_lower_host_bound_threshold_also_lowers_the_launch_bound_one() -> None:
-    # a workload whose host-bound regime ends at 0.05 s has no separate launch-bound band above that
-    assert time_tolerance_for(timing(0.06), host_bound_below_s=0.05) == DEFAULT_TIME_TOLERANCE
-    assert time_tolerance_for(timing(0.04), host_bound_below_s=0.05) == LAUNCH_BOUND_TIME_TOLERANCE
+@pytest.mark.parametrize(
+    ("median_s", "tolerance"),
+    [(0.0002, 1.0), (0.00085, 1.0), (0.001, 0.1), (0.0035, 0.1), (0.0199, 0.1), (0.02, 0.03), (0.087, 0.03)],
+)
+def test_attention_is_held_by_its_own_millisecond_regimes(median_s: float, tolerance: float) -> None:
+    # one or two kernels: launch-bound below 1 ms, short kernels drifting up to 5 % below 20 ms, then the floor
+    assert time_tolerance_for(timing(median_s), regimes=ATTENTION_REGIMES) == tolerance
+    assert time_tolerance_for(timing(median_s), regimes=VGGT_REGIMES) == LAUNCH_BOUND.tolerance  # VGGT's would not do
 
 
 def test_rounds_widen_the_tolerance_to_twice_their_medians_interval() -> None:
@@ -173,11 +178,12 @@ def test_one_slow_round_among_few_does_not_set_the_tolerance(rounds: int) -> Non
     assert time_tolerance_for(summarize_rounds(samples)) == DEFAULT_TIME_TOLERANCE
 
 
-def regime_floor(median_s: float, host_bound_below_s: float) -> float:
-    """The regime's tolerance, restated from the policy: launch-bound, host-bound or none."""
-    if median_s < min(host_bound_below_s, LAUNCH_BOUND_BELOW_S):
-        return LAUNCH_BOUND_TIME_TOLERANCE
-    return HOST_BOUND_TIME_TOLERANCE if median_s < host_bound_below_s else 0.0
+REGIME_SETS = st.sampled_from([(), VGGT_REGIMES, ATTENTION_REGIMES, (Regime(10.0, 0.5), Regime(0.5, 0.2))])
+
+
+def regime_floor(median_s: float, regimes: tuple[Regime, ...]) -> float:
+    """The floor restated from the policy: the largest tolerance of the regimes whose bound lies above the median."""
+    return max([0.0, *(regime.tolerance for regime in regimes if median_s < regime.below_s)])
 
 
 def assert_the_next_whole_percent(tolerance: float, wanted: float) -> None:
@@ -189,16 +195,14 @@ def assert_the_next_whole_percent(tolerance: float, wanted: float) -> None:
 @given(
     samples=st.lists(st.floats(min_value=1e-3, max_value=10.0), min_size=INTERVAL_MIN_ROUNDS, max_size=60),
     default=st.floats(min_value=0.0, max_value=1.0),
-    host_bound_below_s=st.sampled_from([0.0, HOST_BOUND_BELOW_S, 10.0]),
+    regimes=REGIME_SETS,
 )
 def test_kept_rounds_are_held_to_twice_their_medians_interval_or_the_floors(
-    samples: list[float], default: float, host_bound_below_s: float
+    samples: list[float], default: float, regimes: tuple[Regime, ...]
 ) -> None:
     summary = summarize_rounds(samples)
-    tolerance = time_tolerance_for(summary, default, host_bound_below_s)
-    wanted = max(
-        default, NOISE_MULTIPLIER * median_interval_reach(samples), regime_floor(summary.median_s, host_bound_below_s)
-    )
+    tolerance = time_tolerance_for(summary, default, regimes)
+    wanted = max(default, NOISE_MULTIPLIER * median_interval_reach(samples), regime_floor(summary.median_s, regimes))
     assert_the_next_whole_percent(tolerance, wanted)
 
 
@@ -233,8 +237,8 @@ def test_the_median_interval_is_relative_so_units_do_not_matter(samples: list[fl
     assert median_interval_reach([sample * scale for sample in samples]) == pytest.approx(reach, rel=1e-6)
 
 
-def test_a_workload_without_a_host_bound_regime_keeps_the_default() -> None:
-    assert time_tolerance_for(timing(0.001), host_bound_below_s=0.0) == DEFAULT_TIME_TOLERANCE
+def test_a_workload_without_regimes_keeps_the_default() -> None:
+    assert time_tolerance_for(timing(0.001), regimes=()) == DEFAULT_TIME_TOLERANCE
 
 
 def test_noise_beyond_the_host_bound_floor_still_widens() -> None:
@@ -243,7 +247,7 @@ def test_noise_beyond_the_host_bound_floor_still_widens() -> None:
 
 
 def test_zero_median_counts_no_noise() -> None:
-    assert time_tolerance_for(timing(0.0, iqr_s=1.0), host_bound_below_s=0.0) == DEFAULT_TIME_TOLERANCE
+    assert time_tolerance_for(timing(0.0, iqr_s=1.0), regimes=()) == DEFAULT_TIME_TOLERANCE
 
 
 @settings(max_examples=100, deadline=None)
@@ -251,15 +255,15 @@ def test_zero_median_counts_no_noise() -> None:
     median_s=seconds,
     iqr_fraction=st.floats(min_value=0.0, max_value=2.0),
     default=st.floats(min_value=0.0, max_value=1.0),
-    host_bound_below_s=st.sampled_from([0.0, HOST_BOUND_BELOW_S, 10.0]),
+    regimes=REGIME_SETS,
 )
 def test_tolerance_is_the_widest_floor_rounded_up_to_a_whole_percent(
-    median_s: float, iqr_fraction: float, default: float, host_bound_below_s: float
+    median_s: float, iqr_fraction: float, default: float, regimes: tuple[Regime, ...]
 ) -> None:
     iqr_s = iqr_fraction * median_s
-    tolerance = time_tolerance_for(timing(median_s, iqr_s), default, host_bound_below_s)
+    tolerance = time_tolerance_for(timing(median_s, iqr_s), default, regimes)
     noise = IQR_MULTIPLIER * iqr_s / median_s  # a summary without rounds
-    wanted = max(default, noise, regime_floor(median_s, host_bound_below_s))
+    wanted = max(default, noise, regime_floor(median_s, regimes))
     assert_the_next_whole_percent(tolerance, wanted)
 
 

@@ -6,6 +6,7 @@ import dataclasses
 import sys
 import time
 import types
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -45,6 +46,19 @@ def test_a_power_cap_that_keeps_the_clock_near_its_maximum_is_limited_but_not_su
     assert clocks.suspect == ""
 
 
+def test_the_power_cap_of_a_gpu_at_its_default_power_limit_is_not_throttling() -> None:
+    # The H100 at its default 700 W: attention at 100 frames sat at the cap with the clock 15 % below its maximum,
+    # the same on every run, so such a case is recorded; heat or a lowered limit still makes it suspect.
+    at_default = summarize_clocks([ClockSample(POWER_CAP, 1680, 1980, default_power_limit=True)] * 40)
+    assert (at_default.limited_samples, at_default.clock_deficit, at_default.reasons) == (0, 0.0, ())
+    assert at_default.suspect == ""
+    lowered = summarize_clocks([ClockSample(POWER_CAP, 1680, 1980, default_power_limit=False)] * 40)
+    assert lowered.reasons == ("software power cap",) and lowered.suspect
+    hot = summarize_clocks([ClockSample(POWER_CAP | HW_THERMAL, 1680, 1980, default_power_limit=True)] * 40)
+    assert hot.reasons == ("hardware thermal slowdown",)
+    assert hot.clock_deficit == pytest.approx(1 - 1680 / 1980) and hot.suspect
+
+
 def test_one_deep_dip_in_a_run_is_not_suspect_but_a_held_down_clock_is() -> None:
     dip = summarize_clocks([ClockSample(0, 1980, 1980)] * 35 + [ClockSample(POWER_CAP, 1875, 1980)])
     assert dip.clock_deficit < SUSPECT_CLOCK_DEFICIT and dip.suspect == ""
@@ -63,21 +77,31 @@ def test_without_the_maximum_the_highest_sampled_clock_is_the_reference() -> Non
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.lists(st.tuples(st.integers(0, 0x7FF), st.integers(200, 1980), st.sampled_from([0, 1980])), max_size=50))
-def test_the_deficit_is_the_mean_shortfall_of_limited_samples(readings: list[tuple[int, int, int]]) -> None:
-    clocks = summarize_clocks([ClockSample(reasons, mhz, peak) for reasons, mhz, peak in readings])
+@given(
+    st.lists(
+        st.tuples(st.integers(0, 0x7FF), st.integers(200, 1980), st.sampled_from([0, 1980]), st.booleans()),
+        max_size=50,
+    )
+)
+def test_the_deficit_is_the_mean_shortfall_of_limited_samples(readings: list[tuple[int, int, int, bool]]) -> None:
+    clocks = summarize_clocks([ClockSample(*reading) for reading in readings])
     if not readings:
         assert clocks == Clocks()
         return
-    highest = max(mhz for _, mhz, _ in readings)
+    highest = max(mhz for _, mhz, _, _ in readings)
+
+    def throttling(reasons: int, default_limit: bool) -> int:  # at the default limit the power cap is no throttle
+        return reasons & THROTTLE_MASK & ~(POWER_CAP if default_limit else 0)
+
     expected = sum(
-        max(0.0, 1 - mhz / (peak or highest)) if reasons & THROTTLE_MASK else 0.0 for reasons, mhz, peak in readings
+        max(0.0, 1 - mhz / (peak or highest)) if throttling(reasons, default) else 0.0
+        for reasons, mhz, peak, default in readings
     ) / len(readings)
     assert clocks.clock_deficit == pytest.approx(expected)
     assert bool(clocks.suspect) == (clocks.clock_deficit >= SUSPECT_CLOCK_DEFICIT)
-    assert clocks.limited_samples == sum(bool(reasons & THROTTLE_MASK) for reasons, _, _ in readings)
+    assert clocks.limited_samples == sum(bool(throttling(reasons, default)) for reasons, _, _, default in readings)
     assert set(clocks.reasons) <= set(THROTTLE_REASONS.values())
-    assert clocks.sm_clock_min_mhz == min(mhz for _, mhz, _ in readings) <= clocks.sm_clock_max_mhz
+    assert clocks.sm_clock_min_mhz == min(mhz for _, mhz, _, _ in readings) <= clocks.sm_clock_max_mhz
 
 
 # ---------------------------------------------------------------- the sampler
@@ -90,8 +114,11 @@ def test_a_cpu_run_samples_nothing_and_asks_no_nvml(monkeypatch: pytest.MonkeyPa
     assert samples == []
 
 
-def fake_pynvml(reasons: list[int], fail_init: bool = False) -> types.SimpleNamespace:
-    """nvidia-ml-py as far as the sampler uses it; each reading pops the next reasons, then raises."""
+def fake_pynvml(
+    reasons: list[int], fail_init: bool = False, power_limits_mw: tuple[int, int] | None = None
+) -> types.SimpleNamespace:
+    """nvidia-ml-py as far as the sampler uses it; each reading pops the next reasons, then raises. power_limits_mw:
+    the enforced and default power limits, or None for an NVML that refuses them."""
     pending = list(reasons)
 
     def init() -> None:
@@ -103,8 +130,18 @@ def fake_pynvml(reasons: list[int], fail_init: bool = False) -> types.SimpleName
             raise RuntimeError("NVMLError_Unknown")
         return pending.pop(0)
 
+    def power_limit(which: int) -> Callable[[object], int]:
+        def read(handle: object) -> int:
+            if power_limits_mw is None:
+                raise RuntimeError("NVMLError_NotSupported")
+            return power_limits_mw[which]
+
+        return read
+
     return types.SimpleNamespace(
         nvmlInit=init,
+        nvmlDeviceGetEnforcedPowerLimit=power_limit(0),
+        nvmlDeviceGetPowerManagementDefaultLimit=power_limit(1),
         nvmlDeviceGetHandleByIndex=lambda index: "handle",
         nvmlDeviceGetHandleByUUID=lambda uuid: "handle",
         nvmlDeviceGetCurrentClocksEventReasons=event_reasons,
@@ -123,6 +160,21 @@ def test_the_sampler_reads_nvml_while_the_block_runs_and_skips_refused_readings(
     with sampled_clocks(CUDA) as samples:
         time.sleep(0.05)  # the readings after the first two raise: the block still ends normally
     assert samples == [ClockSample(0, 1980, 1980), ClockSample(HW_THERMAL, 1980, 1980)]
+
+
+@pytest.mark.parametrize(
+    ("power_limits_mw", "default_limit"),
+    [((700_000, 700_000), True), ((500_000, 700_000), False), (None, False)],
+    ids=["at-default", "lowered", "unknown"],
+)
+def test_the_sampler_marks_readings_taken_at_the_default_power_limit(
+    monkeypatch: pytest.MonkeyPatch, power_limits_mw: tuple[int, int] | None, default_limit: bool
+) -> None:
+    monkeypatch.setitem(sys.modules, "pynvml", fake_pynvml([POWER_CAP], power_limits_mw=power_limits_mw))
+    monkeypatch.setattr(throttle, "device_uuid", lambda device: "")
+    with sampled_clocks(CUDA) as samples:
+        time.sleep(0.01)
+    assert samples == [ClockSample(POWER_CAP, 1980, 1980, default_limit)]
 
 
 def test_without_nvml_the_sampler_samples_nothing_and_raises_nothing(monkeypatch: pytest.MonkeyPatch) -> None:

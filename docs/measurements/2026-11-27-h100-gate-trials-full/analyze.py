@@ -43,7 +43,7 @@ def verdict(frames: int, baseline_s: list[float], trial_s: list[float]) -> tuple
         Evidence(),
         least_time_tolerance=DEFAULT_TIME_TOLERANCE,
         memory_tolerance=DEFAULT_MEMORY_TOLERANCE,
-        host_bound_below_s=WORKLOADS[key.workload].host_bound_below_s,
+        regimes=WORKLOADS[key.workload].regimes,
     )
     judged = judge(CaseResult(key, Outcome.OK, "bf16", summarize_rounds(trial_s)), entry)
     comparison = judged.comparisons[0]
