@@ -65,7 +65,7 @@ def new_entry(
 ) -> BaselineEntry:
     """An entry as an update writes it: its time tolerance widened by its rounds' noise and regime (perf.stats);
     merge sets its run."""
-    time_tolerance = time_tolerance_for(timing, least_time_tolerance, regimes)
+    time_tolerance = time_tolerance_for(timing, regimes, least_time_tolerance)
     return BaselineEntry(key, dtype, timing, memory, time_tolerance, memory_tolerance, run="", evidence=evidence)
 
 
@@ -75,7 +75,7 @@ def retolerated(baseline: Baseline, regimes: Mapping[str, Sequence[Regime]], lea
     entries = {
         case_id: replace(
             entry,
-            time_tolerance=time_tolerance_for(entry.timing, least_time_tolerance, regimes[entry.key.workload]),
+            time_tolerance=time_tolerance_for(entry.timing, regimes[entry.key.workload], least_time_tolerance),
         )
         if entry.key.workload in regimes
         else entry

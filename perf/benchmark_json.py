@@ -1,6 +1,6 @@
 """Baseline entries from the pytest-benchmark JSON files this suite writes (--benchmark-json): read, check, convert.
 
-No torch: the workloads' host-bound thresholds come in as a mapping, so the conversion runs and is tested anywhere.
+No torch: the workloads' tolerance regimes come in as a mapping, so the conversion runs and is tested anywhere.
 """
 
 from __future__ import annotations

@@ -204,6 +204,7 @@ def _annotate(benchmark: Any, result: CaseResult, measured_backend: str, device_
         rounds_ended_by=result.rounds_ended_by,
         clock_samples=result.clocks.samples,
         limited_samples=result.clocks.limited_samples,
+        power_capped_samples=result.clocks.power_capped_samples,
         clock_deficit=result.clocks.clock_deficit,
         throttle_reasons=list(result.clocks.reasons),
         sm_clock_min_mhz=result.clocks.sm_clock_min_mhz,

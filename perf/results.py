@@ -90,9 +90,9 @@ class Evidence:
 
 # A case is suspect when throttling (perf.throttle: thermal limits, hardware slowdowns, a power limit below the
 # GPU's default) held the SM clock down by this much on average over its samples: for GPU-bound work an estimate of
-# how much slower its rounds ran. A third of the 3 % tolerance of GPU-bound cases, and above single-sample dips: on
-# the lent H100 (no throttling seen there, only its default power cap) one sample in 36 fell to 1875 MHz of 1980,
-# 0.15 % on average.
+# how much slower its rounds ran: a third of the 3 % tolerance of GPU-bound cases, so one short dip (a sample or
+# two of 50 ms in a case's 2-5 s) stays below it while a limit that holds the clock down for the case does not.
+# The lent H100s showed no throttling, only their default power cap, so no measured example sets it.
 SUSPECT_CLOCK_DEFICIT = 0.01
 
 
@@ -102,6 +102,7 @@ class Clocks:
 
     samples: int = 0
     limited_samples: int = 0  # a throttling reason was active, whatever it did to the clock
+    power_capped_samples: int = 0  # held at the GPU's default power limit: its normal state under load, not throttling
     clock_deficit: float = 0.0  # how far throttling held the SM clock below its maximum, averaged over samples
     reasons: tuple[str, ...] = ()  # the limits of the samples they held down
     sm_clock_min_mhz: int = 0

@@ -107,11 +107,9 @@ def median_interval_reach(samples_s: Sequence[float]) -> float:
     return max(high - median, median - low) / median
 
 
-def time_tolerance_for(
-    timing: Timing, default: float = DEFAULT_TIME_TOLERANCE, regimes: Sequence[Regime] = VGGT_REGIMES
-) -> float:
+def time_tolerance_for(timing: Timing, regimes: Sequence[Regime], default: float = DEFAULT_TIME_TOLERANCE) -> float:
     """The slowdown (as a fraction) a case is held to: the default, widened by how well its rounds know their median
-    and by the floor of every regime its median falls in."""
+    and by the floor of every regime of its workload that its median falls in."""
     return _whole_percent_up(max(default, median_uncertainty(timing), _regime_tolerance(timing, regimes)))
 
 

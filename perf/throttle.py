@@ -3,8 +3,9 @@
 A GPU slowed by heat, by a hardware slowdown or by a power limit set below its default runs its kernels slower
 than the same GPU as shipped, so such a round measures the room, not the code: the gate says so and an update
 never writes it as a baseline. A GPU at its own default power limit is not throttled: under heavy work that cap
-is where its boost clock settles, on every run alike (the lent H100 SXM held attention at 100 frames 15 % below
-its maximum clock at 700 W, and such cases repeated within 2 % across machines), so it is the normal state.
+is where its boost clock settles, on every run alike (the lent H100 SXM held attention at 100 frames 8-16 % below
+its maximum clock at 700 W, and such cases repeated within 2 % across machines), so it is the normal state; the
+samples it held are counted apart (Clocks.power_capped_samples).
 """
 
 from __future__ import annotations
@@ -41,19 +42,24 @@ SAMPLE_INTERVAL_S = 0.05
 class ClockSample:
     """One NVML reading: the clock-event reasons bitmask, the SM clock and the GPU's maximum SM clock (0: unknown).
 
-    default_power_limit: the enforced power limit is the GPU's default one, so its power cap is not throttling.
+    at_default_power_limit: the enforced power limit is the GPU's default (or above), so its cap is not throttling.
     """
 
     reasons: int
     sm_clock_mhz: int
     sm_clock_max_mhz: int = 0
-    default_power_limit: bool = False
+    at_default_power_limit: bool = False
 
     @property
     def throttling(self) -> int:
         """The reasons that throttle: thermal limits, hardware slowdowns and a lowered power limit's cap."""
-        mask = THROTTLE_MASK & ~SOFTWARE_POWER_CAP if self.default_power_limit else THROTTLE_MASK
+        mask = THROTTLE_MASK & ~SOFTWARE_POWER_CAP if self.at_default_power_limit else THROTTLE_MASK
         return self.reasons & mask
+
+    @property
+    def power_capped(self) -> bool:
+        """Held at the GPU's default power limit: recorded, not held against the case."""
+        return self.at_default_power_limit and bool(self.reasons & SOFTWARE_POWER_CAP)
 
     @property
     def limited(self) -> bool:
@@ -73,6 +79,7 @@ def summarize_clocks(samples: Sequence[ClockSample]) -> Clocks:
     return Clocks(
         samples=len(samples),
         limited_samples=sum(sample.limited for sample in samples),
+        power_capped_samples=sum(sample.power_capped for sample in samples),
         clock_deficit=sum(deficits) / len(samples),
         reasons=tuple(THROTTLE_REASONS[bit] for bit in sorted(seen)),
         sm_clock_min_mhz=min(clocks),
@@ -136,15 +143,15 @@ def _clock_reader(device: torch.device) -> Callable[[], ClockSample] | None:
     except Exception:  # unknown: deficits are then taken against the highest sampled clock
         max_mhz = 0
     try:  # milliwatts; a limit raised above the default counts as the default
-        default_limit = pynvml.nvmlDeviceGetEnforcedPowerLimit(
-            handle
-        ) >= pynvml.nvmlDeviceGetPowerManagementDefaultLimit(handle)
-    except Exception:  # unknown: a power cap then counts as throttling, as a lowered limit would
-        default_limit = False
+        enforced_mw = pynvml.nvmlDeviceGetEnforcedPowerLimit(handle)
+        default_mw = pynvml.nvmlDeviceGetPowerManagementDefaultLimit(handle)
+        at_default_power_limit = bool(enforced_mw >= default_mw)
+    except Exception:  # unknown: a power cap then counts as throttling, as under a lowered limit
+        at_default_power_limit = False
 
     def read() -> ClockSample:
         reasons = reasons_of(handle)
         sm_clock = int(pynvml.nvmlDeviceGetClockInfo(handle, pynvml.NVML_CLOCK_SM))
-        return ClockSample(int(reasons), sm_clock, max_mhz, bool(default_limit))
+        return ClockSample(int(reasons), sm_clock, max_mhz, at_default_power_limit)
 
     return read

@@ -360,7 +360,7 @@ def test_retolerated_is_the_update_rule_on_each_entrys_rounds_and_idempotent(bas
     for case_id, before in baseline.entries.items():
         after = once.entries[case_id]
         if before.key.workload in REGIMES_ALL:
-            assert after.time_tolerance == time_tolerance_for(before.timing, least, REGIMES_ALL[before.key.workload])
+            assert after.time_tolerance == time_tolerance_for(before.timing, REGIMES_ALL[before.key.workload], least)
         else:
             assert after.time_tolerance == before.time_tolerance
     assert retolerated(once, REGIMES_ALL, least) == once

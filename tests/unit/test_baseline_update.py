@@ -87,7 +87,7 @@ def test_g350_converts_to_24_entries_with_the_jsons_medians_rounds_and_samples()
         )
         assert entry.dtype == extra["dtype"] == "bf16"
         assert entry.time_tolerance == time_tolerance_for(
-            entry.timing, DEFAULT_TIME_TOLERANCE, REGIMES[entry.key.workload]
+            entry.timing, REGIMES[entry.key.workload], DEFAULT_TIME_TOLERANCE
         )
         assert entry.memory_tolerance == DEFAULT_MEMORY_TOLERANCE
 
@@ -281,7 +281,7 @@ def test_g350_into_a_copy_of_the_h100_file_replaces_its_cases_and_keeps_every_ot
     for i in ids:  # the command's default tolerances are perf.stats'
         updated = after.entries[i]
         assert updated.time_tolerance == time_tolerance_for(
-            updated.timing, DEFAULT_TIME_TOLERANCE, REGIMES[updated.key.workload]
+            updated.timing, REGIMES[updated.key.workload], DEFAULT_TIME_TOLERANCE
         )
         assert updated.memory_tolerance == DEFAULT_MEMORY_TOLERANCE
     assert after.runs[new_run].environment["source"] == SOURCE

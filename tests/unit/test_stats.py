@@ -89,51 +89,51 @@ def test_summary_is_bounded_and_order_free(samples: list[float], rng) -> None:
 
 
 def test_quiet_gpu_bound_case_gets_the_default() -> None:
-    assert time_tolerance_for(timing(0.5)) == DEFAULT_TIME_TOLERANCE == 0.03
+    assert time_tolerance_for(timing(0.5), VGGT_REGIMES) == DEFAULT_TIME_TOLERANCE == 0.03
 
 
 @pytest.mark.parametrize("percent", range(1, 100))
 def test_a_whole_percent_default_is_kept_exactly(percent: int) -> None:
     # 0.07 * 100 is 7.000000000000001 in binary floating point; it must not round up to 8 %.
-    assert time_tolerance_for(timing(1.0), default=percent / 100) == percent / 100
+    assert time_tolerance_for(timing(1.0), VGGT_REGIMES, default=percent / 100) == percent / 100
 
 
 def test_the_default_is_a_floor_for_quiet_cases() -> None:
-    assert time_tolerance_for(timing(1.0, iqr_s=0.001), default=0.1) == 0.1
+    assert time_tolerance_for(timing(1.0, iqr_s=0.001), VGGT_REGIMES, default=0.1) == 0.1
 
 
 def test_a_summary_without_rounds_is_widened_to_three_iqrs() -> None:
     # 3 x 0.03 / 1.0 = 9 %; entries written before rounds were kept have only the summary
     assert IQR_MULTIPLIER == 3.0
-    assert time_tolerance_for(timing(1.0, iqr_s=0.03)) == 0.09
+    assert time_tolerance_for(timing(1.0, iqr_s=0.03), VGGT_REGIMES) == 0.09
 
 
 def test_noise_is_relative_to_the_median() -> None:
-    assert time_tolerance_for(timing(2.0, iqr_s=0.06)) == 0.09
+    assert time_tolerance_for(timing(2.0, iqr_s=0.06), VGGT_REGIMES) == 0.09
 
 
 def test_widened_tolerance_rounds_up_to_a_whole_percent() -> None:
     # 3 x 0.021 / 1.0 = 6.3 %, held to 7 %
-    assert time_tolerance_for(timing(1.0, iqr_s=0.021)) == 0.07
+    assert time_tolerance_for(timing(1.0, iqr_s=0.021), VGGT_REGIMES) == 0.07
 
 
 def test_fraction_of_a_percent_above_default_rounds_up() -> None:
-    assert time_tolerance_for(timing(1.0), default=0.051) == 0.06
+    assert time_tolerance_for(timing(1.0), VGGT_REGIMES, default=0.051) == 0.06
 
 
 def test_host_bound_case_gets_the_host_bound_floor() -> None:
-    assert time_tolerance_for(timing(0.2)) == HOST_BOUND.tolerance == 0.3
+    assert time_tolerance_for(timing(0.2), VGGT_REGIMES) == HOST_BOUND.tolerance == 0.3
 
 
 def test_launch_bound_case_is_held_only_to_a_doubling() -> None:
-    assert time_tolerance_for(timing(0.06)) == LAUNCH_BOUND.tolerance == 1.0
+    assert time_tolerance_for(timing(0.06), VGGT_REGIMES) == LAUNCH_BOUND.tolerance == 1.0
 
 
 def test_regimes_start_strictly_below_their_thresholds() -> None:
-    assert time_tolerance_for(timing(HOST_BOUND.below_s)) == DEFAULT_TIME_TOLERANCE
-    assert time_tolerance_for(timing(math.nextafter(HOST_BOUND.below_s, 0.0))) == HOST_BOUND.tolerance
-    assert time_tolerance_for(timing(LAUNCH_BOUND.below_s)) == HOST_BOUND.tolerance
-    assert time_tolerance_for(timing(math.nextafter(LAUNCH_BOUND.below_s, 0.0))) == LAUNCH_BOUND.tolerance
+    assert time_tolerance_for(timing(HOST_BOUND.below_s), VGGT_REGIMES) == DEFAULT_TIME_TOLERANCE
+    assert time_tolerance_for(timing(math.nextafter(HOST_BOUND.below_s, 0.0)), VGGT_REGIMES) == HOST_BOUND.tolerance
+    assert time_tolerance_for(timing(LAUNCH_BOUND.below_s), VGGT_REGIMES) == HOST_BOUND.tolerance
+    assert time_tolerance_for(timing(math.nextafter(LAUNCH_BOUND.below_s, 0.0)), VGGT_REGIMES) == LAUNCH_BOUND.tolerance
 
 
 @pytest.mark.parametrize(
@@ -151,7 +151,7 @@ def test_rounds_widen_the_tolerance_to_twice_their_medians_interval() -> None:
     # reach 0.03 / 1.04 = 2.9 %, doubled 5.8 %, held to 6 %
     rounds = [1.0 + i / 100 for i in range(9)]
     assert NOISE_MULTIPLIER == 2.0
-    assert time_tolerance_for(summarize_rounds(rounds)) == 0.06
+    assert time_tolerance_for(summarize_rounds(rounds), VGGT_REGIMES) == 0.06
 
 
 def test_tight_rounds_keep_the_default_whatever_their_outliers() -> None:
@@ -160,14 +160,16 @@ def test_tight_rounds_keep_the_default_whatever_their_outliers() -> None:
     rounds = [0.300 + 0.0002 * i for i in range(15)] + [0.36] * 5
     summary = summarize_rounds(rounds)
     assert IQR_MULTIPLIER * summary.iqr_s / summary.median_s > 0.1
-    assert time_tolerance_for(summary) == DEFAULT_TIME_TOLERANCE
+    assert time_tolerance_for(summary, VGGT_REGIMES) == DEFAULT_TIME_TOLERANCE
 
 
 @pytest.mark.parametrize("rounds", range(1, INTERVAL_MIN_ROUNDS))
 def test_fewer_than_nine_rounds_fall_back_to_three_iqrs(rounds: int) -> None:
     samples = [1.0 + i / 100 for i in range(rounds)]
     summary = summarize_rounds(samples)
-    assert time_tolerance_for(summary) == max(0.03, math.ceil(round(300 * summary.iqr_s / summary.median_s, 9)) / 100)
+    assert time_tolerance_for(summary, VGGT_REGIMES) == max(
+        0.03, math.ceil(round(300 * summary.iqr_s / summary.median_s, 9)) / 100
+    )
 
 
 @pytest.mark.parametrize("rounds", [5, 6, 7, 8])
@@ -175,7 +177,7 @@ def test_one_slow_round_among_few_does_not_set_the_tolerance(rounds: int) -> Non
     # From 6 to 8 rounds the median's 95 % interval spans them all: it would hold this case to +60 %.
     samples = [1.0] * (rounds - 1) + [1.3]
     assert median_interval_reach(samples) == (math.inf if rounds == 5 else pytest.approx(0.3))
-    assert time_tolerance_for(summarize_rounds(samples)) == DEFAULT_TIME_TOLERANCE
+    assert time_tolerance_for(summarize_rounds(samples), VGGT_REGIMES) == DEFAULT_TIME_TOLERANCE
 
 
 REGIME_SETS = st.sampled_from([(), VGGT_REGIMES, ATTENTION_REGIMES, (Regime(10.0, 0.5), Regime(0.5, 0.2))])
@@ -201,7 +203,7 @@ def test_kept_rounds_are_held_to_twice_their_medians_interval_or_the_floors(
     samples: list[float], default: float, regimes: tuple[Regime, ...]
 ) -> None:
     summary = summarize_rounds(samples)
-    tolerance = time_tolerance_for(summary, default, regimes)
+    tolerance = time_tolerance_for(summary, regimes, default)
     wanted = max(default, NOISE_MULTIPLIER * median_interval_reach(samples), regime_floor(summary.median_s, regimes))
     assert_the_next_whole_percent(tolerance, wanted)
 
@@ -243,7 +245,7 @@ def test_a_workload_without_regimes_keeps_the_default() -> None:
 
 def test_noise_beyond_the_host_bound_floor_still_widens() -> None:
     # 3 x 0.02 / 0.1 = 60 %
-    assert time_tolerance_for(timing(0.1, iqr_s=0.02)) == 0.6
+    assert time_tolerance_for(timing(0.1, iqr_s=0.02), VGGT_REGIMES) == 0.6
 
 
 def test_zero_median_counts_no_noise() -> None:
@@ -261,7 +263,7 @@ def test_tolerance_is_the_widest_floor_rounded_up_to_a_whole_percent(
     median_s: float, iqr_fraction: float, default: float, regimes: tuple[Regime, ...]
 ) -> None:
     iqr_s = iqr_fraction * median_s
-    tolerance = time_tolerance_for(timing(median_s, iqr_s), default, regimes)
+    tolerance = time_tolerance_for(timing(median_s, iqr_s), regimes, default)
     noise = IQR_MULTIPLIER * iqr_s / median_s  # a summary without rounds
     wanted = max(default, noise, regime_floor(median_s, regimes))
     assert_the_next_whole_percent(tolerance, wanted)
@@ -271,7 +273,9 @@ def test_tolerance_is_the_widest_floor_rounded_up_to_a_whole_percent(
 @given(median_s=seconds, low=st.floats(0.0, 1.0), high=st.floats(0.0, 1.0))
 def test_more_noise_never_narrows_the_tolerance(median_s: float, low: float, high: float) -> None:
     low, high = sorted((low, high))
-    assert time_tolerance_for(timing(median_s, low * median_s)) <= time_tolerance_for(timing(median_s, high * median_s))
+    assert time_tolerance_for(timing(median_s, low * median_s), VGGT_REGIMES) <= time_tolerance_for(
+        timing(median_s, high * median_s), VGGT_REGIMES
+    )
 
 
 # ---------------------------------------------------------------- the rank test

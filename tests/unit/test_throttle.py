@@ -19,10 +19,17 @@ from perf.compare import judge
 from perf.plugin import SuiteState, write_measured
 from perf.results import SUSPECT_CLOCK_DEFICIT, CaseKey, CaseResult, Clocks, Outcome, Resolution
 from perf.stats import summarize_rounds
-from perf.throttle import THROTTLE_MASK, THROTTLE_REASONS, ClockSample, sampled_clocks, summarize_clocks
+from perf.throttle import (
+    SOFTWARE_POWER_CAP,
+    THROTTLE_MASK,
+    THROTTLE_REASONS,
+    ClockSample,
+    sampled_clocks,
+    summarize_clocks,
+)
 
 IDLE, APP_CLOCKS, SYNC_BOOST, DISPLAY = 0x01, 0x02, 0x10, 0x100
-POWER_CAP, HW_THERMAL = 0x04, 0x40
+POWER_CAP, HW_THERMAL = SOFTWARE_POWER_CAP, 0x40
 CUDA = torch.device("cuda", 0)
 
 
@@ -49,12 +56,14 @@ def test_a_power_cap_that_keeps_the_clock_near_its_maximum_is_limited_but_not_su
 def test_the_power_cap_of_a_gpu_at_its_default_power_limit_is_not_throttling() -> None:
     # The H100 at its default 700 W: attention at 100 frames sat at the cap with the clock 15 % below its maximum,
     # the same on every run, so such a case is recorded; heat or a lowered limit still makes it suspect.
-    at_default = summarize_clocks([ClockSample(POWER_CAP, 1680, 1980, default_power_limit=True)] * 40)
+    at_default = summarize_clocks([ClockSample(POWER_CAP, 1680, 1980, at_default_power_limit=True)] * 40)
     assert (at_default.limited_samples, at_default.clock_deficit, at_default.reasons) == (0, 0.0, ())
+    assert at_default.power_capped_samples == 40  # recorded: the clock range shows what the cap cost
     assert at_default.suspect == ""
-    lowered = summarize_clocks([ClockSample(POWER_CAP, 1680, 1980, default_power_limit=False)] * 40)
+    lowered = summarize_clocks([ClockSample(POWER_CAP, 1680, 1980, at_default_power_limit=False)] * 40)
     assert lowered.reasons == ("software power cap",) and lowered.suspect
-    hot = summarize_clocks([ClockSample(POWER_CAP | HW_THERMAL, 1680, 1980, default_power_limit=True)] * 40)
+    assert (lowered.limited_samples, lowered.power_capped_samples) == (40, 0)
+    hot = summarize_clocks([ClockSample(POWER_CAP | HW_THERMAL, 1680, 1980, at_default_power_limit=True)] * 40)
     assert hot.reasons == ("hardware thermal slowdown",)
     assert hot.clock_deficit == pytest.approx(1 - 1680 / 1980) and hot.suspect
 
@@ -90,8 +99,8 @@ def test_the_deficit_is_the_mean_shortfall_of_limited_samples(readings: list[tup
         return
     highest = max(mhz for _, mhz, _, _ in readings)
 
-    def throttling(reasons: int, default_limit: bool) -> int:  # at the default limit the power cap is no throttle
-        return reasons & THROTTLE_MASK & ~(POWER_CAP if default_limit else 0)
+    def throttling(reasons: int, at_default: bool) -> int:  # at the default limit the power cap is no throttle
+        return reasons & THROTTLE_MASK & ~(POWER_CAP if at_default else 0)
 
     expected = sum(
         max(0.0, 1 - mhz / (peak or highest)) if throttling(reasons, default) else 0.0
@@ -100,6 +109,9 @@ def test_the_deficit_is_the_mean_shortfall_of_limited_samples(readings: list[tup
     assert clocks.clock_deficit == pytest.approx(expected)
     assert bool(clocks.suspect) == (clocks.clock_deficit >= SUSPECT_CLOCK_DEFICIT)
     assert clocks.limited_samples == sum(bool(throttling(reasons, default)) for reasons, _, _, default in readings)
+    assert clocks.power_capped_samples == sum(
+        bool(default and reasons & POWER_CAP) for reasons, _, _, default in readings
+    )
     assert set(clocks.reasons) <= set(THROTTLE_REASONS.values())
     assert clocks.sm_clock_min_mhz == min(mhz for _, mhz, _, _ in readings) <= clocks.sm_clock_max_mhz
 
@@ -115,10 +127,13 @@ def test_a_cpu_run_samples_nothing_and_asks_no_nvml(monkeypatch: pytest.MonkeyPa
 
 
 def fake_pynvml(
-    reasons: list[int], fail_init: bool = False, power_limits_mw: tuple[int, int] | None = None
+    reasons: list[int],
+    fail_init: bool = False,
+    power_limits_mw: tuple[int | None, int | None] = (None, None),
+    limit_reads: list[int] | None = None,
 ) -> types.SimpleNamespace:
     """nvidia-ml-py as far as the sampler uses it; each reading pops the next reasons, then raises. power_limits_mw:
-    the enforced and default power limits, or None for an NVML that refuses them."""
+    the enforced and default power limits, None where NVML refuses one; limit_reads collects each limit read."""
     pending = list(reasons)
 
     def init() -> None:
@@ -132,9 +147,12 @@ def fake_pynvml(
 
     def power_limit(which: int) -> Callable[[object], int]:
         def read(handle: object) -> int:
-            if power_limits_mw is None:
+            if limit_reads is not None:
+                limit_reads.append(which)
+            milliwatts = power_limits_mw[which]
+            if milliwatts is None:
                 raise RuntimeError("NVMLError_NotSupported")
-            return power_limits_mw[which]
+            return milliwatts
 
         return read
 
@@ -163,18 +181,35 @@ def test_the_sampler_reads_nvml_while_the_block_runs_and_skips_refused_readings(
 
 
 @pytest.mark.parametrize(
-    ("power_limits_mw", "default_limit"),
-    [((700_000, 700_000), True), ((500_000, 700_000), False), (None, False)],
-    ids=["at-default", "lowered", "unknown"],
+    ("power_limits_mw", "at_default"),
+    [
+        ((700_000, 700_000), True),
+        ((800_000, 700_000), True),  # raised above the default: the cap, if reached, is still not throttling
+        ((500_000, 700_000), False),
+        ((700_000, None), False),
+        ((None, None), False),
+    ],
+    ids=["at-default", "raised", "lowered", "default-unknown", "both-unknown"],
 )
 def test_the_sampler_marks_readings_taken_at_the_default_power_limit(
-    monkeypatch: pytest.MonkeyPatch, power_limits_mw: tuple[int, int] | None, default_limit: bool
+    monkeypatch: pytest.MonkeyPatch, power_limits_mw: tuple[int | None, int | None], at_default: bool
 ) -> None:
     monkeypatch.setitem(sys.modules, "pynvml", fake_pynvml([POWER_CAP], power_limits_mw=power_limits_mw))
     monkeypatch.setattr(throttle, "device_uuid", lambda device: "")
     with sampled_clocks(CUDA) as samples:
         time.sleep(0.01)
-    assert samples == [ClockSample(POWER_CAP, 1980, 1980, default_limit)]
+    assert samples == [ClockSample(POWER_CAP, 1980, 1980, at_default)]
+
+
+def test_the_power_limits_are_read_once_per_case_not_per_sample(monkeypatch: pytest.MonkeyPatch) -> None:
+    reads: list[int] = []
+    fake = fake_pynvml([POWER_CAP] * 5, power_limits_mw=(700_000, 700_000), limit_reads=reads)
+    monkeypatch.setitem(sys.modules, "pynvml", fake)
+    monkeypatch.setattr(throttle, "device_uuid", lambda device: "")
+    monkeypatch.setattr(throttle, "SAMPLE_INTERVAL_S", 0.001)
+    with sampled_clocks(CUDA) as samples:
+        time.sleep(0.05)
+    assert len(samples) == 5 and sorted(reads) == [0, 1]
 
 
 def test_without_nvml_the_sampler_samples_nothing_and_raises_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -214,6 +249,8 @@ def test_an_update_never_writes_a_throttled_case_and_says_why(tmp_path: Path, mo
         lambda path, device, entries, *rest: written.append([entry.key.case_id for entry in entries]),
     )
     cool = dataclasses.replace(result(Clocks(samples=40)), key=dataclasses.replace(KEY, frames=4))
+    at_cap = summarize_clocks([ClockSample(POWER_CAP, 1680, 1980, at_default_power_limit=True)] * 40)
+    capped = dataclasses.replace(result(at_cap), key=dataclasses.replace(KEY, frames=8))
     options = types.SimpleNamespace(time_tolerance=0.05, memory_tolerance=0.02)
     state = SuiteState(
         options=options,  # type: ignore[arg-type]
@@ -222,12 +259,12 @@ def test_an_update_never_writes_a_throttled_case_and_says_why(tmp_path: Path, mo
         device={"name": "cpu", "slug": "cpu"},
         cases=[],
         baseline_path=tmp_path / "cpu.json",
-        results={KEY.case_id: result(THROTTLED), cool.key.case_id: cool},
+        results={KEY.case_id: result(THROTTLED), cool.key.case_id: cool, capped.key.case_id: capped},
         environment={},
     )
     config = types.SimpleNamespace(invocation_params=types.SimpleNamespace(args=("--update-baselines",)))
-    assert write_measured(state, config) == 1  # type: ignore[arg-type]
-    assert written == [[cool.key.case_id]]
+    assert write_measured(state, config) == 2  # type: ignore[arg-type]
+    assert written == [[cool.key.case_id, capped.key.case_id]]  # the default power cap held it 15 % down: written
     assert state.update_note_lines == [
         f"vggt-perf: {KEY.case_id} not written: {THROTTLED.suspect}; rerun it on a GPU that is not throttled"
     ]
