@@ -89,9 +89,9 @@ class Evidence:
 
 
 # A case is suspect when throttling (perf.throttle: thermal limits, hardware slowdowns, a power limit below the
-# GPU's default) held the SM clock down by this much on average over its samples: for GPU-bound work an estimate of
-# how much slower its rounds ran: a third of the 3 % tolerance of GPU-bound cases, so one short dip (a sample or
-# two of 50 ms in a case's 2-5 s) stays below it while a limit that holds the clock down for the case does not.
+# GPU's default) held the SM clock down by this much on average over its samples (for GPU-bound work, about how
+# much slower its rounds ran). 1 % is a third of the 3 % tolerance of GPU-bound cases: one short dip (a sample or
+# two of 50 ms in a case's 2-5 s) stays below it, while a limit that holds the clock down for the case does not.
 # The lent H100s showed no throttling, only their default power cap, so no measured example sets it.
 SUSPECT_CLOCK_DEFICIT = 0.01
 
