@@ -1,1 +1,1 @@
-pytest_plugins = ["perf.plugin"]
+pytest_plugins = ["perf.pytest_plugin.plugin"]

@@ -2,6 +2,6 @@
 
 import sys
 
-from perf.cli import main
+from perf.cli.main import main
 
 sys.exit(main())

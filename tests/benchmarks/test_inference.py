@@ -1,6 +1,6 @@
 """The benchmark matrix: one test per case of the selected profile (see `pytest --help`, vggt-perf)."""
 
-from perf.results import CaseKey
+from perf.core.results import CaseKey
 
 
 def test_inference(perf_case: CaseKey, vggt_perf, benchmark) -> None:

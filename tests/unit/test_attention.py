@@ -10,11 +10,11 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from perf.attention import attention_shapes, prepare_attention, tokens_per_frame
-from perf.backends import BACKENDS
-from perf.model import VggtModels
-from perf.results import CaseKey, Resolution
-from perf.runtime import Runtime
+from perf.backends.registry import BACKENDS
+from perf.core.results import CaseKey, Resolution
+from perf.workloads.attention import attention_shapes, prepare_attention, tokens_per_frame
+from perf.workloads.runtime import Runtime
+from perf.workloads.vggt import VggtModels
 
 CPU_RUNTIME = Runtime(torch.device("cpu"), VggtModels(torch.device("cpu"), None))  # builds no model: attention
 

@@ -10,7 +10,8 @@ import torch
 import torch.nn.functional as F
 from torch.nn.attention import SDPBackend, sdpa_kernel
 
-from perf.backends import BACKENDS, SDPA_BACKENDS, SdpaBackend
+from perf.backends.registry import BACKENDS
+from perf.backends.sdpa import SDPA_BACKENDS, SdpaBackend
 
 CPU = torch.device("cpu")
 # What a CPU-only torch can run: the fused GPU kernels (memory-efficient, cuDNN) are CUDA kernels.

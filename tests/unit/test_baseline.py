@@ -21,21 +21,10 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from perf.baseline import (
-    SCHEMA_VERSION,
-    Baseline,
-    BaselineEntry,
-    BaselineError,
-    RunInfo,
-    from_json,
-    load_baseline,
-    merge,
-    render_json,
-    to_json,
-    update_baseline,
-    write_atomically,
-)
-from perf.results import CaseKey, Evidence, Memory, Resolution, Timing
+from perf.core.baselines import Baseline, BaselineEntry, BaselineError, RunInfo, merge
+from perf.core.results import CaseKey, Evidence, Memory, Resolution, Timing
+from perf.storage.baseline_codec import SCHEMA_VERSION, from_json, render_json, to_json
+from perf.storage.baseline_file import load_baseline, update_baseline, write_atomically
 
 DEVICE = {"name": "Test GPU", "slug": "test-gpu", "total_memory_bytes": "1024"}
 FILE_SETTINGS = settings(
@@ -574,8 +563,8 @@ WRITER = textwrap.dedent(
     import sys
     from pathlib import Path
 
-    from perf.baseline import Baseline, BaselineEntry, RunInfo, update_baseline, write_atomically
-    from perf.results import CaseKey, Resolution, Timing
+    from perf.storage.baseline_file import Baseline, BaselineEntry, RunInfo, update_baseline, write_atomically
+    from perf.core.results import CaseKey, Resolution, Timing
 
     DEVICE = {"name": "Test GPU", "slug": "test-gpu", "total_memory_bytes": "1024"}
 

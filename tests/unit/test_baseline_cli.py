@@ -11,17 +11,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from perf.baseline import (
-    Baseline,
-    BaselineEntry,
-    RunInfo,
-    load_baseline,
-    remove_entries,
-    retolerated,
-    rewrite,
-    write_atomically,
-)
-from perf.baseline_report import (
+from perf.cli.main import main
+from perf.core.baselines import Baseline, BaselineEntry, RunInfo
+from perf.core.results import CaseKey, Evidence, Memory, Resolution, Timing
+from perf.core.stats import summarize_rounds
+from perf.core.tolerance import ATTENTION_REGIMES, VGGT_REGIMES, retolerated, time_tolerance_for
+from perf.report.baselines import (
     KERNEL_WIDTH,
     DiffRow,
     Removal,
@@ -34,9 +29,7 @@ from perf.baseline_report import (
     show_rows,
     unequal_environment_fields,
 )
-from perf.cli import main
-from perf.results import CaseKey, Evidence, Memory, Resolution, Timing
-from perf.stats import ATTENTION_REGIMES, VGGT_REGIMES, summarize_rounds, time_tolerance_for
+from perf.storage.baseline_file import load_baseline, remove_entries, rewrite, write_atomically
 
 H100_FILE = Path(__file__).resolve().parents[2] / "baselines" / "nvidia-h100-80gb-hbm3.json"
 DEVICE = {"name": "Test GPU", "slug": "test-gpu"}
@@ -142,7 +135,7 @@ def test_show_of_the_committed_h100_file_lists_every_entry_run_and_the_device(
 def test_show_and_diff_start_without_torch() -> None:
     # The baseline tools must run where torch is absent; the registries are imported by prune and backends only.
     code = (
-        "import sys; from perf.cli import main; "
+        "import sys; from perf.cli.main import main; "
         f"main(['baseline', 'show', {str(H100_FILE)!r}]); main(['baseline', 'diff', {str(H100_FILE)!r}, "
         f"{str(H100_FILE)!r}]); assert 'torch' not in sys.modules, 'torch imported'"
     )

@@ -14,8 +14,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from perf.baseline import load_baseline
-from perf.benchmark_json import (
+from perf.cli.main import main
+from perf.core.tolerance import DEFAULT_MEMORY_TOLERANCE, DEFAULT_TIME_TOLERANCE, time_tolerance_for
+from perf.storage.baseline_file import load_baseline
+from perf.storage.benchmark_json import (
     FINGERPRINT_FIELD,
     SOURCE,
     BenchmarkJsonError,
@@ -24,9 +26,7 @@ from perf.benchmark_json import (
     read_benchmark_json,
     update_command,
 )
-from perf.cli import main
-from perf.stats import DEFAULT_MEMORY_TOLERANCE, DEFAULT_TIME_TOLERANCE, time_tolerance_for
-from perf.workloads import WORKLOADS
+from perf.workloads.registry import WORKLOADS
 
 ROOT = Path(__file__).resolve().parents[2]
 H100_FILE = ROOT / "baselines" / "nvidia-h100-80gb-hbm3.json"
@@ -121,7 +121,7 @@ def test_the_run_records_the_jsons_time_command_and_environment_marked_as_conver
     assert run.command == f"python -m perf baseline update --from-json {G350} --from-json {DEMO}"
     assert run.environment == {
         "python": "3.12.3",
-        "host_cpu": "Intel(R) Xeon(R) Processor x16",  # perf.env.host_cpu's spelling: comparable with live runs
+        "host_cpu": "Intel(R) Xeon(R) Processor x16",  # host_cpu's spelling (perf.hardware.fingerprint)
         "host_cpu_count": "16",
         "pytest-benchmark": "5.2.3",
         "source": SOURCE,
@@ -278,7 +278,7 @@ def test_g350_into_a_copy_of_the_h100_file_replaces_its_cases_and_keeps_every_ot
     }
     new_run = "2026-11-26T22:20:21+00:00"
     assert {after.entries[i].run for i in ids} == {new_run}
-    for i in ids:  # the command's default tolerances are perf.stats'
+    for i in ids:  # the command's default tolerances are perf.core.stats'
         updated = after.entries[i]
         assert updated.time_tolerance == time_tolerance_for(
             updated.timing, REGIMES[updated.key.workload], DEFAULT_TIME_TOLERANCE
@@ -397,8 +397,9 @@ def test_a_missing_json_and_a_malformed_baseline_file_are_one_line_and_exit_2(
 
 def test_the_conversion_imports_without_torch_and_the_cli_without_scipy() -> None:
     code = (
-        "import sys; import perf.cli; assert 'scipy' not in sys.modules, 'perf.cli imported scipy'; "
-        "import perf.benchmark_json; assert 'torch' not in sys.modules, 'perf.benchmark_json imported torch'"
+        "import sys; import perf.cli.main; assert 'scipy' not in sys.modules, 'perf.cli.main imported scipy'; "
+        "import perf.storage.benchmark_json; "
+        "assert 'torch' not in sys.modules, 'perf.storage.benchmark_json imported torch'"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
     assert done.returncode == 0, done.stderr

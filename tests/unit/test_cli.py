@@ -8,8 +8,8 @@ import sys
 import pytest
 import torch
 
-from perf.backends import BACKENDS
-from perf.cli import main
+from perf.backends.registry import BACKENDS
+from perf.cli.main import main
 
 
 def test_backends_lists_every_backend_with_status_and_reason(capsys: pytest.CaptureFixture[str]) -> None:

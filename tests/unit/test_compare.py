@@ -10,10 +10,10 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from perf.baseline import BaselineEntry
-from perf.compare import GIB, classify, compare_metrics, compare_time, describe, judge, missing_verdicts
-from perf.results import CaseKey, CaseResult, Memory, MetricComparison, Outcome, Resolution, Timing, VerdictKind
-from perf.stats import SIGNIFICANCE, summarize_rounds
+from perf.core.baselines import BaselineEntry
+from perf.core.compare import GIB, classify, compare_metrics, compare_time, describe, judge, missing_verdicts
+from perf.core.results import CaseKey, CaseResult, Memory, MetricComparison, Outcome, Resolution, Timing, VerdictKind
+from perf.core.stats import SIGNIFICANCE, summarize_rounds
 
 KEY = CaseKey("vggt-aggregator", "sdpa-flash", 20, Resolution(350, 518))
 CASE = KEY.case_id

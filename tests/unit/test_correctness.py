@@ -11,15 +11,15 @@ import torch.nn.functional as F
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import perf.correctness
-from perf.correctness import (
+import perf.workloads.correctness
+from perf.hardware.device import DTYPES
+from perf.workloads.correctness import (
     ATTENTION_TOLERANCE,
     MODEL_TOLERANCE,
     Accuracy,
     attention_reference,
     compare_outputs,
 )
-from perf.device import DTYPES
 
 # VGGT's frame attention at the smoke profile's size: 2 frames, 16 heads, 122 tokens (126x182), head dim 64.
 FRAME_SHAPE = (2, 16, 122, 64)
@@ -162,7 +162,7 @@ def test_chunked_comparison_equals_the_whole_one(monkeypatch: pytest.MonkeyPatch
     output = torch.randn(3, 50)
     reference = output + 0.01 * torch.randn(3, 50)
     whole = compare_outputs(output, reference, 1.0)
-    monkeypatch.setattr(perf.correctness, "COMPARE_CHUNK_ELEMENTS", 7)  # 150 elements in 22 chunks
+    monkeypatch.setattr(perf.workloads.correctness, "COMPARE_CHUNK_ELEMENTS", 7)  # 150 elements in 22 chunks
     chunked = compare_outputs(output, reference, 1.0)
     assert chunked.relative_error == pytest.approx(whole.relative_error, rel=1e-12)
     assert chunked.max_abs_error == whole.max_abs_error

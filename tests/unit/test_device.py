@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from perf.device import reduced_precision
+from perf.hardware.device import reduced_precision
 
 
 @pytest.mark.parametrize(("native_bf16", "dtype"), [(True, "bf16"), (False, "fp16")])

@@ -17,8 +17,16 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import perf.env
-from perf.env import NVML_FIELDS, cpu_model, describe_device, fingerprint, host_cpu, slugify, vggt_revision
+import perf.hardware.fingerprint
+from perf.hardware.fingerprint import (
+    NVML_FIELDS,
+    cpu_model,
+    describe_device,
+    fingerprint,
+    host_cpu,
+    slugify,
+    vggt_revision,
+)
 
 SLUG = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 CPU = torch.device("cpu")
@@ -79,7 +87,7 @@ def test_a_gpu_is_described_by_its_name_and_memory(monkeypatch: pytest.MonkeyPat
 def test_cpu_model_reads_proc_cpuinfo(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     cpuinfo = tmp_path / "cpuinfo"
     cpuinfo.write_text("processor\t: 0\nvendor_id\t: GenuineIntel\nmodel name\t: Intel(R) Xeon(R) CPU @ 2.20GHz\n")
-    monkeypatch.setattr(perf.env, "Path", lambda _: cpuinfo)
+    monkeypatch.setattr(perf.hardware.fingerprint, "Path", lambda _: cpuinfo)
     assert cpu_model() == "Intel(R) Xeon(R) CPU @ 2.20GHz"
     assert host_cpu() == f"Intel(R) Xeon(R) CPU @ 2.20GHz x{os.cpu_count()}"
 
@@ -89,9 +97,9 @@ def test_cpu_model_falls_back_to_the_platform(monkeypatch: pytest.MonkeyPatch, t
     path = tmp_path / "cpuinfo"
     if cpuinfo != "missing":
         path.write_text("processor\t: 0\nCPU implementer\t: 0x41\n")  # an ARM cpuinfo has no model name
-    monkeypatch.setattr(perf.env, "Path", lambda _: path)
-    monkeypatch.setattr(perf.env.platform, "processor", lambda: "")
-    monkeypatch.setattr(perf.env.platform, "machine", lambda: "aarch64")
+    monkeypatch.setattr(perf.hardware.fingerprint, "Path", lambda _: path)
+    monkeypatch.setattr(perf.hardware.fingerprint.platform, "processor", lambda: "")
+    monkeypatch.setattr(perf.hardware.fingerprint.platform, "machine", lambda: "aarch64")
     assert cpu_model() == "aarch64"
 
 
@@ -99,7 +107,7 @@ def test_cpu_fingerprint_has_versions_and_no_gpu_fields(monkeypatch: pytest.Monk
     def no_nvml(*args: object) -> dict[str, str]:
         raise AssertionError("a CPU run must not ask NVML")
 
-    monkeypatch.setattr(perf.env, "nvml_fingerprint", no_nvml)
+    monkeypatch.setattr(perf.hardware.fingerprint, "nvml_fingerprint", no_nvml)
     environment = fingerprint(CPU, "0.0.1 abc123")
     assert set(environment) == FINGERPRINT_KEYS
     assert all(isinstance(value, str) for value in environment.values())
@@ -341,7 +349,7 @@ def test_vggt_revision_is_the_version_and_git_commit(
     monkeypatch: pytest.MonkeyPatch, direct_url: dict | None, revision: str
 ) -> None:
     monkeypatch.setattr(
-        perf.env.importlib.metadata,
+        perf.hardware.fingerprint.importlib.metadata,
         "distribution",
         lambda name: FakeDistribution("0.0.1", direct_url) if name == "vggt" else pytest.fail(name),
     )
@@ -352,7 +360,7 @@ def test_vggt_revision_is_empty_without_vggt(monkeypatch: pytest.MonkeyPatch) ->
     def not_found(name: str) -> None:
         raise importlib.metadata.PackageNotFoundError(name)
 
-    monkeypatch.setattr(perf.env.importlib.metadata, "distribution", not_found)
+    monkeypatch.setattr(perf.hardware.fingerprint.importlib.metadata, "distribution", not_found)
     assert vggt_revision() == ""
 
 

@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from perf.baseline import Baseline, BaselineEntry, RunInfo
-from perf.environment_diff import (
+from perf.core.baselines import Baseline, BaselineEntry, RunInfo
+from perf.core.environment_diff import (
     IGNORED_FIELDS,
     EnvironmentDrift,
     FieldDifference,
@@ -18,7 +18,7 @@ from perf.environment_diff import (
     environment_drift,
     strict_env_error,
 )
-from perf.results import CaseKey, Resolution, Timing
+from perf.core.results import CaseKey, Resolution, Timing
 
 RUN = {
     "python": "3.12.3",

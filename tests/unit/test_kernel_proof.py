@@ -12,16 +12,11 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import perf.kernel_proof as kernel_proof
-from perf.backends import BACKENDS
-from perf.kernel_proof import (
-    FUSED_ATTENTION,
-    NO_FUSED_KERNEL,
-    SDPA_KERNEL_PATTERNS,
-    KernelProof,
-    cuda_kernel_times,
-    prove_kernel,
-)
+import perf.measure.kernel_proof as kernel_proof
+from perf.backends.protocol import NO_FUSED_KERNEL
+from perf.backends.registry import BACKENDS
+from perf.backends.sdpa import SDPA_BACKENDS
+from perf.measure.kernel_proof import FUSED_ATTENTION, KernelProof, cuda_kernel_times, prove_kernel
 
 # Fused attention kernels each backend ran on an H100 (torch 2.11, bf16, VGGT's frame and global shapes).
 CUDNN = "cudnn_generated_fort_native_sdpa_sm90_flash_fprop_wgmma_f16_knob_7_64x128x64_4x1x1_cga1x1x1_kernel0_0"
@@ -78,6 +73,9 @@ AGGREGATOR_OTHERS = {
 NOT_ATTENTION = {**MATH, **AGGREGATOR_OTHERS}
 
 BACKEND_KERNELS = {"sdpa-cudnn": CUDNN, "sdpa-efficient": EFFICIENT, "sdpa-flash": FLASH}
+
+# What each SDPA backend's proof expects, as the backends declare it.
+SDPA_KERNEL_PATTERNS = {backend.name: backend.kernel_pattern for backend in SDPA_BACKENDS}
 
 
 def aggregator_run(attention_kernel: str) -> dict[str, float]:

@@ -16,10 +16,12 @@ import torch.nn.functional as F
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import perf.attention_libraries
-import perf.kernels
-from perf.attention_libraries import FA2, FA3, FA4, FLEX, ROUTED_BACKENDS
-from perf.kernels import Activation, Layout, RoutedBackend
+import perf.backends.libraries
+import perf.backends.routed
+from perf.backends.libraries import FA2, FA3, FA4, FLEX, ROUTED_BACKENDS
+from perf.backends.protocol import Activation
+from perf.backends.routed import RoutedBackend
+from perf.backends.routing import Layout
 
 PYTORCH_SDPA = F.scaled_dot_product_attention  # captured before any activation: what the stand-ins compute with
 CPU = torch.device("cpu")
@@ -405,7 +407,7 @@ def test_flash_attention_does_not_compute_in_fp32(backend: RoutedBackend) -> Non
 
 
 def test_a_head_dim_limit_below_vggts_is_a_reason() -> None:
-    narrow = dataclasses.replace(FA4, load=TokensFirstKernel, head_dims=perf.kernels.HeadDims(8, 32, 8))
+    narrow = dataclasses.replace(FA4, load=TokensFirstKernel, head_dims=perf.backends.routing.HeadDims(8, 32, 8))
     assert narrow.unavailable_reason(CUDA, "bf16") == "fa4 takes head dims 8..32 in multiples of 8, VGGT's is 64"
 
 
@@ -460,7 +462,7 @@ def test_flex_resolves_pytorchs_flex_attention() -> None:
 def test_importing_the_registry_imports_no_kernel_library(monkeypatch: pytest.MonkeyPatch) -> None:
     for module in KERNEL_MODULES.values():
         monkeypatch.setitem(sys.modules, module, None)  # any import of them now raises
-    spec = importlib.util.spec_from_file_location("perf_libraries_fresh", perf.attention_libraries.__file__)
+    spec = importlib.util.spec_from_file_location("perf_libraries_fresh", perf.backends.libraries.__file__)
     assert spec is not None and spec.loader is not None
     fresh = importlib.util.module_from_spec(spec)
     monkeypatch.setitem(sys.modules, "perf_libraries_fresh", fresh)

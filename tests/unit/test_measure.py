@@ -12,14 +12,15 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-import perf.measure
-from perf.gate_trials import RoundsFixture
-from perf.measure import GIB, _failure_result, measure_case, unavailable_reason
-from perf.model import VggtModels, vggt_unavailable_reason
-from perf.results import CaseKey, Outcome, Resolution
-from perf.runtime import Prepared, Reference, Runtime
-from perf.timing import RoundPolicy
-from perf.workloads import WORKLOADS
+import perf.measure.case
+from perf.backends.registry import BACKENDS
+from perf.core.results import CaseKey, CaseResult, Outcome, Resolution
+from perf.measure.case import GIB, _failure_result, measure_case, unavailable_reason
+from perf.measure.timing import RoundPolicy
+from perf.tools.gate_trials import RoundsFixture
+from perf.workloads.registry import WORKLOADS, Workload
+from perf.workloads.runtime import Prepared, Reference, Runtime
+from perf.workloads.vggt import VggtModels, vggt_unavailable_reason
 
 CPU_RUNTIME = Runtime(torch.device("cpu"), VggtModels(torch.device("cpu"), None))  # builds VGGT only on use
 QUICK = RoundPolicy(warmup_s=0.0, max_time_s=0.005, min_rounds=2, max_rounds=4)
@@ -41,7 +42,7 @@ def flash_enabled() -> bool:
 
 
 class FakeBenchmark(RoundsFixture):
-    """pytest-benchmark's fixture as measure_case uses it (perf.gate_trials' stand-in), recording each pedantic call;
+    """pytest-benchmark's fixture as measure_case uses it (gate_trials' stand-in), recording each pedantic call;
     disabled, it runs the target once and keeps no stats, as --benchmark-disable does."""
 
     def __init__(self, enabled: bool = True) -> None:
@@ -62,16 +63,20 @@ class FakeBenchmark(RoundsFixture):
         super().pedantic(target, setup, rounds, iterations, warmup_rounds)
 
 
-def with_forward(monkeypatch: pytest.MonkeyPatch, forward: Callable[[], object], workload: str = "attention") -> list:
-    """Replace the workload's prepare with one yielding this forward; returns the keys it was prepared for."""
+def with_forward(forward: Callable[[], object], name: str = "attention") -> tuple[Workload, list[CaseKey]]:
+    """The workload with a prepare that yields this forward, and the keys it was prepared for."""
     prepared_for: list[CaseKey] = []
 
     def prepare(key: CaseKey, runtime: Runtime) -> Prepared:
         prepared_for.append(key)
         return Prepared(forward, "fp32")
 
-    monkeypatch.setitem(WORKLOADS, workload, dataclasses.replace(WORKLOADS[workload], prepare=prepare))
-    return prepared_for
+    return dataclasses.replace(WORKLOADS[name], prepare=prepare), prepared_for
+
+
+def measure(key: CaseKey, backend: str, benchmark: FakeBenchmark, workload: Workload | None = None) -> CaseResult:
+    """measure_case on the CPU with the QUICK policy: the case's own workload unless another is given."""
+    return measure_case(key, workload or WORKLOADS[key.workload], BACKENDS[backend], benchmark, CPU_RUNTIME, QUICK)
 
 
 def raising(error: BaseException) -> Callable[[], object]:
@@ -91,7 +96,7 @@ def gpu_of_80_gib(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_a_measured_case_has_its_rounds_timed_inside_the_backend() -> None:
     benchmark = FakeBenchmark()
-    result = measure_case(TINY, benchmark, CPU_RUNTIME, QUICK, "sdpa-math")
+    result = measure(TINY, "sdpa-math", benchmark)
     assert result.outcome is Outcome.OK
     assert result.key == TINY
     assert result.dtype == "fp32"
@@ -111,14 +116,14 @@ def test_a_measured_case_has_its_rounds_timed_inside_the_backend() -> None:
 def test_the_measured_backend_is_the_one_activated_not_the_cases() -> None:
     benchmark = FakeBenchmark()
     flash_case = dataclasses.replace(TINY, backend="sdpa-flash")
-    result = measure_case(flash_case, benchmark, CPU_RUNTIME, QUICK, "sdpa-math")  # --substitute-backend
+    result = measure(flash_case, "sdpa-math", benchmark)  # --substitute-backend
     assert result.outcome is Outcome.OK
     assert result.key == flash_case
     assert benchmark.flash_enabled_while_timing is False
 
 
 def test_a_disabled_benchmark_skips_the_case() -> None:
-    result = measure_case(TINY, FakeBenchmark(enabled=False), CPU_RUNTIME, QUICK, "sdpa-math")
+    result = measure(TINY, "sdpa-math", FakeBenchmark(enabled=False))
     assert result.outcome is Outcome.SKIPPED
     assert result.reason == "benchmarking is disabled (--benchmark-disable)"
     assert result.timing is None
@@ -133,9 +138,9 @@ def test_a_disabled_benchmark_skips_the_case() -> None:
     ids=["OutOfMemoryError", "RuntimeError"],
 )
 def test_a_cuda_out_of_memory_becomes_the_cases_outcome(monkeypatch: pytest.MonkeyPatch, error: Exception) -> None:
-    prepared_for = with_forward(monkeypatch, raising(error))
+    changed, prepared_for = with_forward(raising(error))
     benchmark = FakeBenchmark()
-    result = measure_case(BIG, benchmark, CPU_RUNTIME, QUICK, "sdpa-math")
+    result = measure(BIG, "sdpa-math", benchmark, changed)
     assert prepared_for == [BIG]
     assert result.outcome is Outcome.OOM
     assert result.reason == "out of memory at 200 frames 518x518 (cpu)"
@@ -148,8 +153,8 @@ def test_an_out_of_memory_while_preparing_inputs_is_an_oom_too(monkeypatch: pyte
     def prepare(key: CaseKey, runtime: Runtime) -> Prepared:
         raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
 
-    monkeypatch.setitem(WORKLOADS, "attention", dataclasses.replace(WORKLOADS["attention"], prepare=prepare))
-    result = measure_case(BIG, FakeBenchmark(), CPU_RUNTIME, QUICK, "sdpa-math")
+    changed = dataclasses.replace(WORKLOADS["attention"], prepare=prepare)
+    result = measure(BIG, "sdpa-math", FakeBenchmark(), changed)
     assert result.outcome is Outcome.OOM
     assert "200 frames 518x518" in result.reason
 
@@ -162,9 +167,9 @@ def test_an_out_of_memory_during_the_timed_rounds_is_an_oom(monkeypatch: pytest.
         if len(forwards) > 2:
             raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 512.00 MiB")
 
-    with_forward(monkeypatch, forward)
+    changed, _ = with_forward(forward)
     benchmark = FakeBenchmark()
-    result = measure_case(BIG, benchmark, CPU_RUNTIME, QUICK, "sdpa-math")
+    result = measure(BIG, "sdpa-math", benchmark, changed)
     assert len(benchmark.calls) == 1
     assert result.outcome is Outcome.OOM
     assert result.reason == "out of memory at 200 frames 518x518 (cpu)"
@@ -175,8 +180,8 @@ def test_a_kernel_refusing_the_shape_skips_the_case_naming_the_backend(monkeypat
     # A real refusal: PyTorch's CPU flash kernel needs one head dim for q, k and v.
     q = torch.randn(1, 2, 16, 64)
     v = torch.randn(1, 2, 16, 32)
-    with_forward(monkeypatch, lambda: F.scaled_dot_product_attention(q, q, v))
-    result = measure_case(BIG, FakeBenchmark(), CPU_RUNTIME, QUICK, "sdpa-flash")
+    changed, _ = with_forward(lambda: F.scaled_dot_product_attention(q, q, v))
+    result = measure(BIG, "sdpa-flash", FakeBenchmark(), changed)
     assert result.outcome is Outcome.SKIPPED
     assert result.reason == (
         "sdpa-flash has no kernel for one of this case's attention calls (dtype or shape): "
@@ -193,8 +198,8 @@ def test_a_kernel_refusing_the_shape_skips_the_case_naming_the_backend(monkeypat
     ],
 )
 def test_pytorchs_no_kernel_messages_skip_the_case(monkeypatch: pytest.MonkeyPatch, message: str) -> None:
-    with_forward(monkeypatch, raising(RuntimeError(message)))
-    result = measure_case(BIG, FakeBenchmark(), CPU_RUNTIME, QUICK, "sdpa-default")
+    changed, _ = with_forward(raising(RuntimeError(message)))
+    result = measure(BIG, "sdpa-default", FakeBenchmark(), changed)
     assert result.outcome is Outcome.SKIPPED
     assert result.reason.startswith(
         "sdpa-default has no kernel for one of this case's attention calls (dtype or shape)"
@@ -213,9 +218,9 @@ def test_pytorchs_no_kernel_messages_skip_the_case(monkeypatch: pytest.MonkeyPat
     ids=["illegal-access", "shape-bug", "value-error"],
 )
 def test_any_other_error_propagates(monkeypatch: pytest.MonkeyPatch, error: Exception) -> None:
-    with_forward(monkeypatch, raising(error))
+    changed, _ = with_forward(raising(error))
     with pytest.raises(type(error)) as raised:
-        measure_case(TINY, FakeBenchmark(), CPU_RUNTIME, QUICK, "sdpa-math")
+        measure(TINY, "sdpa-math", FakeBenchmark(), changed)
     assert raised.value is error
     assert flash_enabled()
 
@@ -224,19 +229,19 @@ def test_any_other_error_propagates(monkeypatch: pytest.MonkeyPatch, error: Exce
 def test_a_vggt_workload_on_a_cpu_is_skipped_before_anything_is_prepared(
     monkeypatch: pytest.MonkeyPatch, workload: str
 ) -> None:
-    prepared_for = with_forward(monkeypatch, raising(AssertionError("must not run")), workload)
+    changed, prepared_for = with_forward(raising(AssertionError("must not run")), workload)
     benchmark = FakeBenchmark()
     key = CaseKey(workload, "sdpa-default", 1, Resolution(350, 518))
-    result = measure_case(key, benchmark, CPU_RUNTIME, QUICK, "sdpa-default")
+    result = measure(key, "sdpa-default", benchmark, changed)
     assert result.outcome is Outcome.SKIPPED
     assert result.reason == f"{workload} needs a CUDA GPU; torch sees none (torch {torch.__version__})"
     assert prepared_for == [] and benchmark.calls == []
 
 
 def test_a_backend_that_cannot_run_here_is_skipped_with_its_reason(monkeypatch: pytest.MonkeyPatch) -> None:
-    prepared_for = with_forward(monkeypatch, raising(AssertionError("must not run")))
+    changed, prepared_for = with_forward(raising(AssertionError("must not run")))
     key = dataclasses.replace(TINY, backend="sdpa-cudnn")
-    result = measure_case(key, FakeBenchmark(), CPU_RUNTIME, QUICK, "sdpa-cudnn")
+    result = measure(key, "sdpa-cudnn", FakeBenchmark(), changed)
     assert result.outcome is Outcome.SKIPPED
     assert result.reason == "sdpa-cudnn runs on cuda only, this run is on cpu"
     assert prepared_for == []
@@ -245,11 +250,11 @@ def test_a_backend_that_cannot_run_here_is_skipped_with_its_reason(monkeypatch: 
 def test_a_vggt_workload_on_a_gpu_without_vggt_is_skipped_with_the_install_hint(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(perf.measure, "vggt_unavailable_reason", lambda: "vggt is not installed (pip install ...)")
+    monkeypatch.setattr(perf.measure.case, "vggt_unavailable_reason", lambda: "vggt is not installed (pip install ...)")
     runtime = Runtime(torch.device("cuda", 0), models=None)  # type: ignore[arg-type]  # only its device type is read
     key = CaseKey("vggt-aggregator", "sdpa-flash", 20, Resolution(350, 518))
     assert (
-        unavailable_reason(key, runtime, perf.measure.BACKENDS["sdpa-flash"])
+        unavailable_reason(WORKLOADS[key.workload], BACKENDS["sdpa-flash"], runtime)
         == "vggt is not installed (pip install ...)"
     )
 
@@ -258,7 +263,7 @@ def test_the_real_vggt_reason_is_used_when_vggt_is_missing(monkeypatch: pytest.M
     monkeypatch.setitem(sys.modules, "vggt", None)  # not importable, even where it is installed
     runtime = Runtime(torch.device("cuda", 0), models=None)  # type: ignore[arg-type]
     key = CaseKey("vggt-model", "sdpa-default", 1, Resolution(350, 518))
-    reason = unavailable_reason(key, runtime, perf.measure.BACKENDS["sdpa-default"])
+    reason = unavailable_reason(WORKLOADS[key.workload], BACKENDS["sdpa-default"], runtime)
     assert reason == vggt_unavailable_reason()
     assert reason is not None and reason.startswith("vggt is not installed")
 
@@ -272,7 +277,7 @@ def test_a_gpu_out_of_memory_names_the_gpus_size(gpu_of_80_gib: None) -> None:
 
 
 def test_a_real_attention_case_is_checked_against_float32_math_and_records_its_error() -> None:
-    result = measure_case(TINY, FakeBenchmark(), CPU_RUNTIME, QUICK, "sdpa-math")
+    result = measure(TINY, "sdpa-math", FakeBenchmark())
     assert result.outcome is Outcome.OK
     assert result.evidence.relative_error is not None
     assert 0 <= result.evidence.relative_error < 1e-5  # fp32 on a CPU: summation order only
@@ -285,9 +290,9 @@ def test_a_backend_with_a_wrong_output_is_wrong_and_is_not_timed(monkeypatch: py
     def prepare(key: CaseKey, runtime: Runtime) -> Prepared:
         return Prepared(lambda: output, "fp32", Reference(lambda: 2 * output, lambda out: out, tolerance=1e-2))
 
-    monkeypatch.setitem(WORKLOADS, "attention", dataclasses.replace(WORKLOADS["attention"], prepare=prepare))
+    changed = dataclasses.replace(WORKLOADS["attention"], prepare=prepare)
     benchmark = FakeBenchmark()
-    result = measure_case(TINY, benchmark, CPU_RUNTIME, QUICK, "sdpa-math")
+    result = measure(TINY, "sdpa-math", benchmark, changed)
     assert result.outcome is Outcome.WRONG
     assert result.reason == (
         "sdpa-math computes a wrong output: relative error 5.0e-01 (max abs 1.0e+00), tolerance 1.0e-02"
@@ -298,9 +303,11 @@ def test_a_backend_with_a_wrong_output_is_wrong_and_is_not_timed(monkeypatch: py
 
 def test_a_forced_backend_whose_kernel_did_not_run_is_wrong(monkeypatch: pytest.MonkeyPatch) -> None:
     # As if profiled on a GPU: the math backend was forced, yet a fused flash kernel ran.
-    monkeypatch.setattr(perf.measure, "cuda_kernel_times", lambda run, device: {"pytorch_flash::flash_fwd_kernel": 5.0})
+    monkeypatch.setattr(
+        perf.measure.case, "cuda_kernel_times", lambda run, device: {"pytorch_flash::flash_fwd_kernel": 5.0}
+    )
     benchmark = FakeBenchmark()
-    result = measure_case(TINY, benchmark, CPU_RUNTIME, QUICK, "sdpa-math")
+    result = measure(TINY, "sdpa-math", benchmark)
     assert result.outcome is Outcome.WRONG
     assert result.reason.startswith("sdpa-math did not run its kernel: expected no fused attention kernel, saw ")
     assert result.evidence.attention_kernel == "pytorch_flash::flash_fwd_kernel"
@@ -316,8 +323,8 @@ def test_the_backend_whose_output_is_the_reference_is_not_checked_against_itself
     def prepare(key: CaseKey, runtime: Runtime) -> Prepared:
         return Prepared(lambda: torch.ones(2), "fp32", Reference(never, lambda out: out, 1e-2, computed_by="sdpa-math"))
 
-    monkeypatch.setitem(WORKLOADS, "attention", dataclasses.replace(WORKLOADS["attention"], prepare=prepare))
-    result = measure_case(TINY, FakeBenchmark(), CPU_RUNTIME, QUICK, "sdpa-math")
+    changed = dataclasses.replace(WORKLOADS["attention"], prepare=prepare)
+    result = measure(TINY, "sdpa-math", FakeBenchmark(), changed)
     assert result.outcome is Outcome.OK
     assert result.evidence.relative_error is None
 
@@ -327,7 +334,7 @@ def test_an_output_of_the_wrong_shape_is_wrong_not_a_crash(monkeypatch: pytest.M
         return q.transpose(1, 2).contiguous()  # [B, N, H, D] handed back as if it were [B, H, N, D]
 
     monkeypatch.setattr(torch.nn.functional, "scaled_dot_product_attention", untransposed)
-    result = measure_case(TINY, FakeBenchmark(), CPU_RUNTIME, QUICK, "sdpa-math")
+    result = measure(TINY, "sdpa-math", FakeBenchmark())
     assert result.outcome is Outcome.WRONG
     assert result.reason == "sdpa-math computes a wrong output: relative error inf (max abs inf), tolerance 1.0e-04"
 

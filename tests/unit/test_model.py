@@ -15,8 +15,10 @@ import torch
 from safetensors.torch import save_file
 from torch import nn
 
-import perf.model
-from perf.model import (
+import perf.workloads.vggt
+from perf.core.results import CaseKey, Resolution
+from perf.workloads.runtime import Runtime
+from perf.workloads.vggt import (
     INSTALL_HINT,
     ModelError,
     VggtModels,
@@ -26,8 +28,6 @@ from perf.model import (
     model_predictions,
     vggt_unavailable_reason,
 )
-from perf.results import CaseKey, Resolution
-from perf.runtime import Runtime
 
 CPU = torch.device("cpu")
 
@@ -240,15 +240,15 @@ def test_the_models_report_a_bad_weights_path_and_keep_no_half_loaded_model(
 @pytest.mark.parametrize(
     ("prepare", "variant", "dtype"),
     [
-        (perf.model.prepare_model, "model", "fp32+autocast-bf16"),
-        (perf.model.prepare_aggregator, "aggregator", "bf16"),
+        (perf.workloads.vggt.prepare_model, "model", "fp32+autocast-bf16"),
+        (perf.workloads.vggt.prepare_aggregator, "aggregator", "bf16"),
     ],
 )
 def test_prepared_vggt_forwards_run_the_resident_variant_under_autocast(
     monkeypatch: pytest.MonkeyPatch, tiny_vggt: type[TinyVggt], prepare, variant: str, dtype: str
 ) -> None:
     # A GPU's bf16, on the CPU: CPU autocast takes bf16 (and refuses fp32), so the forward runs here.
-    monkeypatch.setattr(perf.model, "reduced_precision", lambda device: "bf16")
+    monkeypatch.setattr(perf.workloads.vggt, "reduced_precision", lambda device: "bf16")
     runtime = Runtime(CPU, VggtModels(CPU, None))
     prepared = prepare(CaseKey(f"vggt-{variant}", "sdpa-default", 3, Resolution(28, 42)), runtime)
     assert prepared.dtype == dtype

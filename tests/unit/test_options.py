@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from perf.options import SuiteOptions, read_options
-from perf.results import Resolution
-from perf.stats import DEFAULT_MEMORY_TOLERANCE, DEFAULT_TIME_TOLERANCE
-from perf.timing import RoundPolicy
+from perf.core.results import Resolution
+from perf.core.tolerance import DEFAULT_MEMORY_TOLERANCE, DEFAULT_TIME_TOLERANCE
+from perf.measure.timing import RoundPolicy
+from perf.pytest_plugin.options import SuiteOptions, read_options
 
 pytest_plugins = ["pytester"]
 
@@ -18,7 +18,7 @@ pytest_plugins = ["pytester"]
 @pytest.fixture
 def parse(pytester: pytest.Pytester):
     """Command-line args -> a real pytest.Config with the suite's plugin loaded (not configured: no device probe)."""
-    pytester.makeconftest('pytest_plugins = ["perf.plugin"]')
+    pytester.makeconftest('pytest_plugins = ["perf.pytest_plugin.plugin"]')
     return pytester.parseconfig
 
 
@@ -96,7 +96,7 @@ def test_strict_env_may_update_baselines(parse) -> None:
 
 
 def test_every_suite_option_help_states_its_default(pytester: pytest.Pytester) -> None:
-    pytester.makeconftest('pytest_plugins = ["perf.plugin"]')
+    pytester.makeconftest('pytest_plugins = ["perf.pytest_plugin.plugin"]')
     lines = pytester.runpytest_inprocess("--help").outlines
     section = lines[lines.index("VGGT inference benchmarks:") + 1 :]
     section = section[: next(i for i, line in enumerate(section) if not line.startswith("  "))]

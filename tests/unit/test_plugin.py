@@ -15,11 +15,13 @@ import pytest
 import scipy.stats  # noqa: F401  imported here: pytester unloads what a run imports, and numpy refuses a reload
 import torch
 
-import perf.plugin
-from perf.baseline import Baseline, BaselineEntry, RunInfo, load_baseline, to_json
-from perf.benchmark_json import SOURCE, read_benchmark_json
-from perf.env import describe_device, fingerprint, vggt_revision
-from perf.results import CaseKey, Resolution, Timing
+import perf.pytest_plugin.plugin
+from perf.core.baselines import Baseline, BaselineEntry, RunInfo
+from perf.core.results import CaseKey, Resolution, Timing
+from perf.hardware.fingerprint import describe_device, fingerprint, vggt_revision
+from perf.storage.baseline_codec import to_json
+from perf.storage.baseline_file import load_baseline
+from perf.storage.benchmark_json import SOURCE, read_benchmark_json
 
 pytest_plugins = ["pytester"]
 
@@ -39,7 +41,7 @@ VERDICT_ROW = re.compile(r"^(REGRESSION|MISSING|OOM|SKIPPED|IMPROVED|NEW|PASS)\s
 
 @pytest.fixture
 def suite(pytester: pytest.Pytester) -> Iterator[pytest.Pytester]:
-    pytester.makeconftest('pytest_plugins = ["perf.plugin"]')
+    pytester.makeconftest('pytest_plugins = ["perf.pytest_plugin.plugin"]')
     pytester.makepyfile(test_suite_copy=BENCHMARK_TEST)  # a name of its own: test_inference is imported already
     # The runs share this process's torch. One intra-op thread: on a busy 2-core host two threads wait on each
     # other for whole scheduler slices and a 50 us forward takes milliseconds.
@@ -243,7 +245,7 @@ def test_an_update_of_a_subset_keeps_the_other_entries(suite: pytest.Pytester, m
     clock = types.SimpleNamespace(
         datetime=types.SimpleNamespace(now=lambda tz=None: frozen), timezone=datetime.timezone
     )
-    monkeypatch.setattr(perf.plugin, "datetime", clock)
+    monkeypatch.setattr(perf.pytest_plugin.plugin, "datetime", clock)
     path, before = measured_baseline(suite)
     result = run(suite, path, "--update-baselines", "--backends", "sdpa-math")
     assert result.ret == pytest.ExitCode.OK
@@ -450,7 +452,9 @@ def test_strict_env_still_updates_reporting_the_difference_and_fingerprints_once
     path = suite.path / "cpu.json"
     baseline_measured_elsewhere(path, torch="1.0.0")
     calls = []
-    monkeypatch.setattr(perf.plugin, "fingerprint", lambda *args: calls.append(args) or fingerprint(*args))
+    monkeypatch.setattr(
+        perf.pytest_plugin.plugin, "fingerprint", lambda *args: calls.append(args) or fingerprint(*args)
+    )
     result = run(suite, path, *BOTH, "--strict-env", "--update-baselines")
     assert result.ret == pytest.ExitCode.OK
     assert len(environment_lines(result)) == 1

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from perf.report import github_annotations, render_markdown, render_verdict_table, summarize_counts
-from perf.results import MetricComparison, Verdict, VerdictKind
+from perf.core.results import MetricComparison, Verdict, VerdictKind
+from perf.report.verdicts import github_annotations, render_markdown, render_verdict_table, summarize_counts
 
 
 def compared(

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from perf.results import CaseKey, Resolution, VerdictKind
+from perf.core.results import CaseKey, Resolution, VerdictKind
 
 sides = st.integers(min_value=1, max_value=100_000)
 names = st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789-", min_size=1, max_size=20)

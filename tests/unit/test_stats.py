@@ -10,25 +10,27 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from perf.results import Timing
-from perf.stats import (
+from perf.core.results import Timing
+from perf.core.stats import (
+    MIN_TESTED_ROUNDS,
+    SIGNIFICANCE,
+    detectable_slowdown,
+    median_interval_reach,
+    p_value_of_change,
+    summarize_rounds,
+    untested_reason,
+)
+from perf.core.tolerance import (
     ATTENTION_REGIMES,
     DEFAULT_TIME_TOLERANCE,
     HOST_BOUND,
     INTERVAL_MIN_ROUNDS,
     IQR_MULTIPLIER,
     LAUNCH_BOUND,
-    MIN_TESTED_ROUNDS,
     NOISE_MULTIPLIER,
-    SIGNIFICANCE,
     VGGT_REGIMES,
     Regime,
-    detectable_slowdown,
-    median_interval_reach,
-    p_value_of_change,
-    summarize_rounds,
     time_tolerance_for,
-    untested_reason,
 )
 
 seconds = st.floats(min_value=1e-6, max_value=100.0, allow_nan=False, allow_infinity=False)

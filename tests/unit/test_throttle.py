@@ -14,12 +14,11 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import perf.throttle as throttle
-from perf.compare import judge
-from perf.plugin import SuiteState, write_measured
-from perf.results import SUSPECT_CLOCK_DEFICIT, CaseKey, CaseResult, Clocks, Outcome, Resolution
-from perf.stats import summarize_rounds
-from perf.throttle import (
+import perf.hardware.clocks as throttle
+from perf.core.compare import judge
+from perf.core.results import SUSPECT_CLOCK_DEFICIT, CaseKey, CaseResult, Clocks, Outcome, Resolution
+from perf.core.stats import summarize_rounds
+from perf.hardware.clocks import (
     SOFTWARE_POWER_CAP,
     THROTTLE_MASK,
     THROTTLE_REASONS,
@@ -27,6 +26,7 @@ from perf.throttle import (
     sampled_clocks,
     summarize_clocks,
 )
+from perf.pytest_plugin.plugin import SuiteState, write_measured
 
 IDLE, APP_CLOCKS, SYNC_BOOST, DISPLAY = 0x01, 0x02, 0x10, 0x100
 POWER_CAP, HW_THERMAL = SOFTWARE_POWER_CAP, 0x40
@@ -245,7 +245,7 @@ def test_the_verdict_of_a_throttled_case_says_it_is_suspect() -> None:
 def test_an_update_never_writes_a_throttled_case_and_says_why(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     written: list[list[str]] = []
     monkeypatch.setattr(
-        "perf.plugin.update_baseline",
+        "perf.pytest_plugin.plugin.update_baseline",
         lambda path, device, entries, *rest: written.append([entry.key.case_id for entry in entries]),
     )
     cool = dataclasses.replace(result(Clocks(samples=40)), key=dataclasses.replace(KEY, frames=4))

@@ -11,8 +11,8 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import perf.timing
-from perf.timing import (
+import perf.measure.timing
+from perf.measure.timing import (
     RoundPolicy,
     RoundsEndedBy,
     rounds_ended_by,
@@ -49,7 +49,7 @@ class FakeClock:
 def clock_of(monkeypatch: pytest.MonkeyPatch):
     def install(durations_s: list[float], repeat_last: bool = True) -> FakeClock:
         clock = FakeClock(durations_s, repeat_last)
-        monkeypatch.setattr(perf.timing, "time", types.SimpleNamespace(perf_counter=clock.perf_counter))
+        monkeypatch.setattr(perf.measure.timing, "time", types.SimpleNamespace(perf_counter=clock.perf_counter))
         return clock
 
     return install

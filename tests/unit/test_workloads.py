@@ -9,22 +9,22 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from perf.attention import prepare_attention
-from perf.backends import BACKENDS
-from perf.model import VggtModels
-from perf.results import CaseKey, Resolution
-from perf.runtime import Runtime
-from perf.workloads import (
+from perf.backends.registry import BACKENDS
+from perf.core.catalog import (
     ALL_FRAMES,
     MAX_RESOLUTION,
     PROFILES,
     README_RESOLUTION,
     SMOKE_RESOLUTION,
-    WORKLOADS,
     Profile,
     Slice,
     matrix,
 )
+from perf.core.results import CaseKey, Resolution
+from perf.workloads.attention import prepare_attention
+from perf.workloads.registry import WORKLOADS
+from perf.workloads.runtime import Runtime
+from perf.workloads.vggt import VggtModels
 
 SMOKE, QUICK, FULL = PROFILES["smoke"], PROFILES["quick"], PROFILES["full"]
 

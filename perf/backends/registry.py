@@ -1,0 +1,11 @@
+"""The attention-backend registry: one literal table of every backend the suite can measure, by name."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from perf.backends.libraries import ROUTED_BACKENDS
+from perf.backends.protocol import Backend
+from perf.backends.sdpa import SDPA_BACKENDS
+
+BACKENDS: Mapping[str, Backend] = {b.name: b for b in (*SDPA_BACKENDS, *ROUTED_BACKENDS)}
