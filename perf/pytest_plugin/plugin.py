@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from perf.backends.registry import BACKENDS
+from perf.core.admission import baseline_refusal
 from perf.core.baselines import Baseline, BaselineEntry, BaselineError, RunInfo
 from perf.core.catalog import PROFILES, matrix
 from perf.core.compare import judge, missing_verdicts
@@ -23,6 +24,7 @@ from perf.pytest_plugin.options import SuiteOptions, add_options, read_options
 from perf.report.verdicts import github_annotations, render_markdown, render_verdict_table, summarize_counts
 from perf.storage.baseline_file import load_baseline, update_baseline
 from perf.storage.benchmark_json import FINGERPRINT_FIELD, GPU_FIELD
+from perf.storage.extra_info import to_extra_info
 from perf.workloads.registry import WORKLOADS
 from perf.workloads.runtime import Runtime
 from perf.workloads.vggt import ModelError, VggtModels
@@ -176,7 +178,7 @@ def run_case(state: SuiteState, key: CaseKey, benchmark: Any) -> None:
     except ModelError as error:
         pytest.fail(str(error), pytrace=False)
     state.results[key.case_id] = result
-    _annotate(benchmark, result, measured_backend, state.device["slug"])
+    benchmark.extra_info.update(to_extra_info(result, measured_backend, state.device["slug"]))
     entry = state.baseline.entries.get(key.case_id) if state.baseline else None
     verdict = judge(result, entry, options.require_baseline)
     state.verdicts.append(verdict)
@@ -186,36 +188,6 @@ def run_case(state: SuiteState, key: CaseKey, benchmark: Any) -> None:
         pytest.skip(verdict.reason)
     if verdict.kind is VerdictKind.REGRESSION and not options.update_baselines:
         pytest.fail(f"REGRESSION {verdict.reason}", pytrace=False)
-
-
-def _annotate(benchmark: Any, result: CaseResult, measured_backend: str, device_slug: str) -> None:
-    key = result.key
-    benchmark.extra_info.update(
-        workload=key.workload,
-        backend=key.backend,
-        measured_backend=measured_backend,
-        frames=key.frames,
-        height=key.resolution.height,
-        width=key.resolution.width,
-        dtype=result.dtype,
-        device=device_slug,
-        outcome=result.outcome.value,
-        reason=result.reason,
-        peak_memory_bytes=result.memory.peak_allocated_bytes if result.memory else None,
-        peak_reserved_bytes=result.memory.peak_reserved_bytes if result.memory else None,
-        attention_kernel=result.evidence.attention_kernel,
-        relative_error=result.evidence.relative_error,
-        compile_s=result.evidence.compile_s,
-        rounds_ended_by=result.rounds_ended_by,
-        clock_samples=result.clocks.samples,
-        limited_samples=result.clocks.limited_samples,
-        power_capped_samples=result.clocks.power_capped_samples,
-        clock_deficit=result.clocks.clock_deficit,
-        throttle_reasons=list(result.clocks.reasons),
-        sm_clock_min_mhz=result.clocks.sm_clock_min_mhz,
-        sm_clock_max_mhz=result.clocks.sm_clock_max_mhz,
-        suspect=result.clocks.suspect,
-    )
 
 
 def _expected_ids(state: SuiteState) -> set[str]:
@@ -253,6 +225,12 @@ def write_measured(state: SuiteState, config: pytest.Config) -> int:
         command=" ".join(["pytest", *config.invocation_params.args]),
         environment=run_environment(state),
     )
+    refusals = {
+        case_id: baseline_refusal(
+            result.key, result.key.backend, result.outcome, result.reason, result.clocks.suspect, WORKLOADS
+        )
+        for case_id, result in state.results.items()
+    }
     entries = [
         new_entry(
             result.key,
@@ -264,13 +242,13 @@ def write_measured(state: SuiteState, config: pytest.Config) -> int:
             memory_tolerance=options.memory_tolerance,
             regimes=WORKLOADS[result.key.workload].regimes,
         )
-        for result in state.results.values()
-        if result.outcome is Outcome.OK and result.timing is not None and not result.clocks.suspect
+        for case_id, result in state.results.items()
+        if not refusals[case_id] and result.timing is not None
     ]
-    held_back = [
-        f"vggt-perf: {result.key.case_id} not written: {result.clocks.suspect}; rerun it on a GPU that is not throttled"
-        for result in state.results.values()
-        if result.outcome is Outcome.OK and result.clocks.suspect
+    held_back = [  # measured, yet refused (a throttled GPU): said, where a skipped case's reason is its verdict
+        f"vggt-perf: {case_id} not written: {refusals[case_id]}"
+        for case_id, result in state.results.items()
+        if result.outcome is Outcome.OK and refusals[case_id]
     ]
     if entries:
         update_baseline(state.baseline_path, state.device, entries, measured_at, run)

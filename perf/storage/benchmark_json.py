@@ -13,10 +13,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from perf.core.admission import baseline_refusal
 from perf.core.baselines import BaselineEntry, BaselineError, RunInfo
-from perf.core.results import CaseKey, Evidence, Memory, Outcome, Resolution, Timing
+from perf.core.results import Outcome, Timing
 from perf.core.stats import summarize_rounds
 from perf.core.tolerance import Regime, new_entry
+from perf.storage.extra_info import WORKLOAD_KEY, SuiteBenchmark, from_extra_info, outcome_of
 from perf.storage.field_reader import FieldReader
 
 COMMAND = "python -m perf baseline update"
@@ -42,22 +44,6 @@ class _JsonReader(FieldReader):
             f"{self.path}: {where}: {problem} (expected as this suite's pytest --benchmark-json writes it; "
             "nothing was written)"
         )
-
-
-@dataclass(frozen=True)
-class SuiteBenchmark:
-    """One benchmark of this suite as its extra_info and stats record it; timing only where the outcome is ok."""
-
-    key: CaseKey
-    measured_backend: str
-    device_slug: str
-    outcome: Outcome
-    reason: str
-    dtype: str
-    timing: Timing | None
-    memory: Memory | None
-    evidence: Evidence
-    suspect: str = ""  # why the rounds are suspect (extra_info.suspect, perf.hardware.clocks), "" if they are not
 
 
 @dataclass(frozen=True)
@@ -103,7 +89,7 @@ def read_benchmark_json(path: Path) -> BenchmarkFile:
         named = raw.get("name") if isinstance(raw, dict) else None
         name = named if isinstance(named, str) else f"benchmarks[{index}]"
         extra = raw.get("extra_info") if isinstance(raw, dict) else None
-        if isinstance(extra, dict) and "workload" in extra:
+        if isinstance(extra, dict) and WORKLOAD_KEY in extra:
             suite.append(_benchmark(read, raw, name))
         else:
             foreign.append(name)
@@ -142,36 +128,9 @@ def _parse(path: Path) -> Any:
 def _benchmark(read: FieldReader, raw: dict[str, Any], name: str) -> SuiteBenchmark:
     where = f"{name}.extra_info"
     extra = raw["extra_info"]
-    key = CaseKey(
-        read.text(extra, "workload", where),
-        read.text(extra, "backend", where),
-        read.count(extra, "frames", where, minimum=1),
-        Resolution(read.count(extra, "height", where, minimum=1), read.count(extra, "width", where, minimum=1)),
-    )
-    raw_outcome = read.text(extra, "outcome", where)
-    try:
-        outcome = Outcome(raw_outcome)
-    except ValueError:
-        raise read.fail(f"{where}.outcome", f"{raw_outcome!r} is none of {[o.value for o in Outcome]}") from None
-    ok = outcome is Outcome.OK  # other outcomes have no timed rounds to read
-    return SuiteBenchmark(
-        key,
-        read.text(extra, "measured_backend", where),
-        read.text(extra, "device", where),
-        outcome,
-        read.optional(extra, "reason", read.text, where, ""),
-        read.text(extra, "dtype", where),
-        _timing(read, read.get(raw, "stats", dict, name), f"{name}.stats") if ok else None,
-        _memory(read, extra, where) if ok else None,
-        Evidence(
-            read.optional(extra, "attention_kernel", read.text, where, ""),
-            read.optional(extra, "relative_error", read.number, where, None),
-            read.optional(extra, "compile_s", read.number, where, 0.0),
-        )
-        if ok
-        else Evidence(),
-        read.optional(extra, "suspect", read.text, where, "") if ok else "",
-    )
+    ok = outcome_of(read, extra, where) is Outcome.OK  # other outcomes have no timed rounds to read
+    timing = _timing(read, read.get(raw, "stats", dict, name), f"{name}.stats") if ok else None
+    return from_extra_info(read, extra, where, timing)
 
 
 def _timing(read: FieldReader, stats: dict[str, Any], where: str) -> Timing:
@@ -194,18 +153,6 @@ def _timing(read: FieldReader, stats: dict[str, Any], where: str) -> Timing:
     if timing.median_s <= 0:
         raise read.fail(f"{where}.median", "is 0: a baseline needs a positive median")
     return timing
-
-
-def _memory(read: FieldReader, extra: dict[str, Any], where: str) -> Memory | None:
-    peaks = [
-        None if read.get(extra, name, (int, type(None)), where) is None else read.count(extra, name, where)
-        for name in ("peak_memory_bytes", "peak_reserved_bytes")
-    ]
-    if peaks[0] is None or peaks[1] is None:
-        if peaks[0] is not None or peaks[1] is not None:
-            raise read.fail(f"{where}.peak_reserved_bytes", "must be null exactly where peak_memory_bytes is")
-        return None
-    return Memory(peaks[0], peaks[1])
 
 
 def _measured_at(read: FieldReader, document: Any) -> str:
@@ -281,7 +228,14 @@ def convert(
     entries: list[BaselineEntry] = []
     skipped = [Skipped(name, "not a vggt-perf case: no extra_info.workload") for name in file.foreign]
     for benchmark in file.benchmarks:
-        reason = _skip_reason(benchmark, regimes)
+        reason = baseline_refusal(
+            benchmark.key,
+            benchmark.measured_backend,
+            benchmark.outcome,
+            benchmark.reason,
+            benchmark.suspect,
+            regimes,
+        )
         if reason or benchmark.timing is None:
             skipped.append(Skipped(benchmark.key.case_id, reason))
             continue
@@ -299,22 +253,6 @@ def convert(
         )
     run = RunInfo(file.measured_at, command, file.environment)
     return Conversion(file.path, run, tuple(entries), tuple(skipped))
-
-
-def _skip_reason(benchmark: SuiteBenchmark, regimes: Mapping[str, Sequence[Regime]]) -> str:
-    if benchmark.measured_backend != benchmark.key.backend:
-        return (
-            f"measured {benchmark.measured_backend} under the name {benchmark.key.backend} (--substitute-backend): "
-            "a substituted measurement never becomes a baseline"
-        )
-    if benchmark.outcome is not Outcome.OK:
-        because = f": {benchmark.reason}" if benchmark.reason else ""
-        return f"outcome {benchmark.outcome.value}{because}; only measured cases become baselines"
-    if benchmark.suspect:
-        return f"suspect: {benchmark.suspect}; rerun it on a GPU that is not throttled"
-    if benchmark.key.workload not in regimes:
-        return f"workload {benchmark.key.workload!r} is not registered: no test measures it any more"
-    return ""
 
 
 def render_conversion(conversion: Conversion) -> list[str]:

@@ -266,5 +266,5 @@ def test_an_update_never_writes_a_throttled_case_and_says_why(tmp_path: Path, mo
     assert write_measured(state, config) == 2  # type: ignore[arg-type]
     assert written == [[cool.key.case_id, capped.key.case_id]]  # the default power cap held it 15 % down: written
     assert state.update_note_lines == [
-        f"vggt-perf: {KEY.case_id} not written: {THROTTLED.suspect}; rerun it on a GPU that is not throttled"
+        f"vggt-perf: {KEY.case_id} not written: suspect: {THROTTLED.suspect}; rerun it on a GPU that is not throttled"
     ]
