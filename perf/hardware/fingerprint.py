@@ -8,6 +8,7 @@ import json
 import os
 import platform
 import re
+import subprocess
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -15,6 +16,10 @@ from typing import Any
 
 import torch
 
+from perf import __version__
+
+# The fingerprint field naming the suite that measured (version and commit).
+SUITE_FIELD = "vggt-perf"
 # Libraries whose version changes what an attention backend runs or how it is timed (vggt is recorded apart).
 _TRACKED_DISTRIBUTIONS = ("flash-attn", "flash-attn-3", "flash-attn-4", "triton", "pytest-benchmark")
 
@@ -155,8 +160,13 @@ def _gpu_fields(device: torch.device) -> dict[str, str]:
 
 def vggt_revision() -> str:
     """Installed vggt's version and, for a pip install from git, its commit (PEP 610 direct_url.json)."""
+    return _installed_revision("vggt")
+
+
+def _installed_revision(name: str) -> str:
+    """'<version> <commit>' of an installed distribution (the commit where pip installed it from git), '' if absent."""
     try:
-        distribution = importlib.metadata.distribution("vggt")
+        distribution = importlib.metadata.distribution(name)
     except importlib.metadata.PackageNotFoundError:
         return ""
     commit = ""
@@ -164,6 +174,33 @@ def vggt_revision() -> str:
     if direct_url:
         commit = json.loads(direct_url).get("vcs_info", {}).get("commit_id", "")
     return f"{distribution.version} {commit}".strip()
+
+
+def suite_revision() -> str:
+    """This suite's version and commit, recorded with every baseline run: a change of methodology moves times (the
+    CUPTI teardown moved them 7-13 %), so a baseline says which suite measured it. From a git checkout (an editable
+    install) the commit is the checkout's HEAD, with "-dirty" where perf/ has uncommitted changes; else the commit
+    pip installed from, if any."""
+    checkout = Path(__file__).resolve().parents[2]
+    head = _git(checkout, "rev-parse", "HEAD")
+    if not head:
+        installed = _installed_revision("vggt-perf")
+        return installed if installed.startswith(__version__) else f"{__version__} {installed}".strip()
+    dirty = "-dirty" if _git(checkout, "status", "--porcelain", "--untracked-files=no", "--", "perf") else ""
+    return f"{__version__} {head}{dirty}"
+
+
+def _git(checkout: Path, *arguments: str) -> str:
+    """git's output in checkout, stripped; '' where there is no git, no repository or any error."""
+    if not (checkout / ".git").exists():
+        return ""
+    try:
+        done = subprocess.run(
+            ["git", "-C", str(checkout), *arguments], capture_output=True, text=True, timeout=10, check=False
+        )
+    except (OSError, subprocess.SubprocessError):
+        return ""
+    return done.stdout.strip() if done.returncode == 0 else ""
 
 
 def fingerprint(device: torch.device, vggt_source: str) -> dict[str, str]:
@@ -179,6 +216,7 @@ def fingerprint(device: torch.device, vggt_source: str) -> dict[str, str]:
         "host_cpu": host_cpu(),
         "host_cpu_count": str(os.cpu_count() or ""),
         "vggt": vggt_source,
+        SUITE_FIELD: suite_revision(),
     }
     environment.update({name: _distribution_version(name) for name in _TRACKED_DISTRIBUTIONS})
     return environment

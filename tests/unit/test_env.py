@@ -6,6 +6,7 @@ import importlib.metadata
 import json
 import os
 import re
+import subprocess
 import sys
 import types
 from collections.abc import Iterable
@@ -17,6 +18,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import perf
 import perf.hardware.fingerprint
 from perf.hardware.fingerprint import (
     NVML_FIELDS,
@@ -25,6 +27,7 @@ from perf.hardware.fingerprint import (
     fingerprint,
     host_cpu,
     slugify,
+    suite_revision,
     vggt_revision,
 )
 
@@ -34,7 +37,7 @@ CUDA = torch.device("cuda", 0)  # only a name here: nothing in these tests touch
 FINGERPRINT_KEYS = {
     "python", "torch", "cuda", "cudnn", "driver", "host_cpu", "host_cpu_count", "vggt",
     "gpu_name", "sm_clock_max_mhz", "mem_clock_max_mhz", "sm_clock_app_mhz", "power_limit_w", "persistence_mode", "ecc",
-    "flash-attn", "flash-attn-3", "flash-attn-4", "triton", "pytest-benchmark",
+    "flash-attn", "flash-attn-3", "flash-attn-4", "triton", "pytest-benchmark", "vggt-perf",
 }  # fmt: skip
 
 
@@ -362,6 +365,43 @@ def test_vggt_revision_is_empty_without_vggt(monkeypatch: pytest.MonkeyPatch) ->
 
     monkeypatch.setattr(perf.hardware.fingerprint.importlib.metadata, "distribution", not_found)
     assert vggt_revision() == ""
+
+
+def test_the_suite_revision_is_this_checkouts_version_and_commit(tmp_path: Path) -> None:
+    head = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, check=True).stdout.strip()
+    revision = suite_revision()
+    assert revision.startswith(f"{perf.__version__} {head}")
+    assert revision.removeprefix(f"{perf.__version__} {head}") in {"", "-dirty"}
+    assert fingerprint(CPU, "")["vggt-perf"] == revision
+
+
+def test_uncommitted_changes_to_the_suite_mark_its_revision_dirty(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    git = ["git", "-C", str(tmp_path), "-c", "user.name=t", "-c", "user.email=t@t"]
+    (tmp_path / "perf" / "hardware").mkdir(parents=True)
+    (tmp_path / "perf" / "a.py").write_text("a = 1\n")
+    subprocess.run([*git, "init", "-q"], check=True)
+    subprocess.run([*git, "add", "perf"], check=True)
+    subprocess.run([*git, "commit", "-qm", "x"], check=True)
+    monkeypatch.setattr(perf.hardware.fingerprint, "__file__", str(tmp_path / "perf" / "hardware" / "fingerprint.py"))
+    head = subprocess.run([*git, "rev-parse", "HEAD"], capture_output=True, text=True, check=True).stdout.strip()
+    assert suite_revision() == f"{perf.__version__} {head}"
+    (tmp_path / "perf" / "a.py").write_text("a = 2\n")
+    assert suite_revision() == f"{perf.__version__} {head}-dirty"
+
+
+def test_an_installed_suite_without_a_checkout_records_its_version(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setattr(perf.hardware.fingerprint, "__file__", str(tmp_path / "perf" / "hardware" / "fingerprint.py"))
+    url = {"url": "https://example.org/vggt-perf.git", "vcs_info": {"vcs": "git", "commit_id": "9bddbd7"}}
+    monkeypatch.setattr(
+        perf.hardware.fingerprint.importlib.metadata,
+        "distribution",
+        lambda name: FakeDistribution(perf.__version__, url) if name == "vggt-perf" else pytest.fail(name),
+    )
+    assert suite_revision() == f"{perf.__version__} 9bddbd7"
 
 
 def test_each_gpu_of_a_host_with_several_kinds_gets_its_own_baseline_slug(monkeypatch: pytest.MonkeyPatch) -> None:

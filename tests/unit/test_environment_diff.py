@@ -112,6 +112,18 @@ def test_vggt_values_naming_one_commit_are_the_same_vggt(baseline: str, run: str
     assert (environment_differences({"torch": baseline}, {"torch": run}) == []) is (baseline == run)
 
 
+@pytest.mark.parametrize(
+    ("baseline", "run", "same"),
+    [
+        ("0.2.0 2a1d9b5c31e4", "0.2.0 f99ab51c0d3e-dirty", True),  # every PR has its own commit
+        ("0.2.0", "0.2.0 f99ab51c0d3e", True),
+        ("0.2.0 2a1d9b5c31e4", "0.3.0 2a1d9b5c31e4", False),  # a new methodology is a new version
+    ],
+)
+def test_suite_values_are_one_suite_when_their_versions_match(baseline: str, run: str, same: bool) -> None:
+    assert (environment_differences({"vggt-perf": baseline}, {"vggt-perf": run}) == []) is same
+
+
 def entry(frames: int, run: str) -> BaselineEntry:
     key = CaseKey("attention", "sdpa-math", frames, Resolution(28, 28))
     return BaselineEntry(key, "fp32", Timing(1.0, 0.0, 1.0, 1.0, 3), None, 0.05, 0.02, run)
