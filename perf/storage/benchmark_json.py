@@ -1,27 +1,20 @@
-"""Baseline entries from the pytest-benchmark JSON files this suite writes (--benchmark-json): read, check, convert.
-
-No torch: the workloads' tolerance regimes come in as a mapping, so the conversion runs and is tested anywhere.
-"""
+"""The pytest-benchmark JSON files this suite writes (--benchmark-json), read and checked field by field into the
+values perf.core.conversion turns into baseline entries."""
 
 from __future__ import annotations
 
 import datetime
 import json
-import shlex
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from perf.core.admission import baseline_refusal
-from perf.core.baselines import BaselineEntry, BaselineError, RunInfo
+from perf.core.conversion import BenchmarkFile, BenchmarkJsonError, SuiteBenchmark
 from perf.core.results import Outcome, Timing
 from perf.core.stats import summarize_rounds
-from perf.core.tolerance import Regime, new_entry
-from perf.storage.extra_info import WORKLOAD_KEY, SuiteBenchmark, from_extra_info, outcome_of
+from perf.storage.extra_info import WORKLOAD_KEY, from_extra_info, outcome_of
 from perf.storage.field_reader import FieldReader
 
-COMMAND = "python -m perf baseline update"
 # environment["source"] of a run converted from a file. Its fields are the suite's fingerprint where the file has
 # one (FINGERPRINT_FIELD, written by this suite's plugin), else only what pytest-benchmark's machine_info knows
 # (python, host CPU): torch, CUDA and driver then stay unrecorded, so never compared.
@@ -32,10 +25,6 @@ GPU_FIELD = "gpu"
 FINGERPRINT_FIELD = "vggt_perf_environment"
 
 
-class BenchmarkJsonError(BaselineError):
-    """A benchmark JSON file that cannot become baseline entries; the message names the file and the field."""
-
-
 class _JsonReader(FieldReader):
     """The baseline file's strict field reader, with errors that speak of a benchmark JSON file."""
 
@@ -44,36 +33,6 @@ class _JsonReader(FieldReader):
             f"{self.path}: {where}: {problem} (expected as this suite's pytest --benchmark-json writes it; "
             "nothing was written)"
         )
-
-
-@dataclass(frozen=True)
-class BenchmarkFile:
-    """What one --benchmark-json file holds: the suite's benchmarks, the others' names, when and where it ran."""
-
-    path: Path
-    measured_at: str  # UTC, whole seconds: the form --update-baselines writes and uses as the run id
-    environment: Mapping[str, str]
-    gpu_name: str
-    benchmarks: tuple[SuiteBenchmark, ...]
-    foreign: tuple[str, ...]  # benchmarks without extra_info.workload: not this suite's
-
-
-@dataclass(frozen=True)
-class Skipped:
-    """A benchmark that does not become an entry, and why."""
-
-    case_id: str  # the benchmark's name where it is not a suite case
-    reason: str
-
-
-@dataclass(frozen=True)
-class Conversion:
-    """One file's contribution: its run and entries, and what was left out."""
-
-    path: Path
-    run: RunInfo
-    entries: tuple[BaselineEntry, ...]
-    skipped: tuple[Skipped, ...]
 
 
 def read_benchmark_json(path: Path) -> BenchmarkFile:
@@ -193,80 +152,3 @@ def _gpu_name(machine: Mapping[str, Any]) -> str:
     gpu = machine.get(GPU_FIELD)
     name = gpu.get("name") if isinstance(gpu, dict) else gpu
     return name if isinstance(name, str) else ""
-
-
-def device_of(files: Sequence[BenchmarkFile]) -> dict[str, str]:
-    """The one device all benchmarks measured, as a baseline file's device; BenchmarkJsonError if they disagree."""
-    slugs = {(b.device_slug, f.path): None for f in files for b in f.benchmarks}
-    distinct = sorted({slug for slug, _ in slugs})
-    if len(distinct) != 1:
-        listed = "; ".join(f"{path}: {slug}" for slug, path in slugs)
-        raise BenchmarkJsonError(
-            f"the benchmarks measured {len(distinct)} devices ({listed}); convert one device's files per call, "
-            "each into that device's own baseline file"
-        )
-    names = [f.gpu_name for f in files if f.gpu_name]
-    return {"name": names[0] if names else distinct[0], "slug": distinct[0], "total_memory_bytes": ""}
-
-
-def update_command(paths: Sequence[Path]) -> str:
-    """The run's command, as baselines record a live run's pytest command line."""
-    return " ".join([COMMAND, *(f"--from-json {shlex.quote(str(path))}" for path in paths)])
-
-
-def convert(
-    file: BenchmarkFile,
-    command: str,
-    regimes: Mapping[str, Sequence[Regime]],
-    time_tolerance: float,
-    memory_tolerance: float,
-) -> Conversion:
-    """Entries as --update-baselines builds them from a live run (perf.pytest_plugin), one run per file.
-
-    regimes maps each registered workload to its regimes (perf.workloads.registry.WORKLOADS).
-    """
-    entries: list[BaselineEntry] = []
-    skipped = [Skipped(name, "not a vggt-perf case: no extra_info.workload") for name in file.foreign]
-    for benchmark in file.benchmarks:
-        reason = baseline_refusal(
-            benchmark.key,
-            benchmark.measured_backend,
-            benchmark.outcome,
-            benchmark.reason,
-            benchmark.suspect,
-            regimes,
-        )
-        if reason or benchmark.timing is None:
-            skipped.append(Skipped(benchmark.key.case_id, reason))
-            continue
-        entries.append(
-            new_entry(
-                benchmark.key,
-                benchmark.dtype,
-                benchmark.timing,
-                benchmark.memory,
-                benchmark.evidence,
-                least_time_tolerance=time_tolerance,
-                memory_tolerance=memory_tolerance,
-                regimes=regimes[benchmark.key.workload],
-            )
-        )
-    run = RunInfo(file.measured_at, command, file.environment)
-    return Conversion(file.path, run, tuple(entries), tuple(skipped))
-
-
-def render_conversion(conversion: Conversion) -> list[str]:
-    """One line per written entry and per skipped benchmark, under a line naming the file and its run."""
-    lines = [
-        f"{conversion.path}: run {conversion.run.measured_at}, {len(conversion.entries)} entries, "
-        f"{len(conversion.skipped)} skipped"
-    ]
-    for entry in conversion.entries:
-        timing = entry.timing
-        lines.append(
-            f"  wrote {entry.key.case_id}: median {timing.median_s:#.4g} s over {timing.rounds} rounds, "
-            f"IQR/median {timing.iqr_s / timing.median_s:.1%}, tolerance time +{entry.time_tolerance:.0%} "
-            f"memory +{entry.memory_tolerance:.0%}"
-        )
-    lines += [f"  skipped {skip.case_id}: {skip.reason}" for skip in conversion.skipped]
-    return lines

@@ -5,30 +5,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
+from perf.core.conversion import SuiteBenchmark
 from perf.core.results import CaseKey, CaseResult, Evidence, Memory, Outcome, Resolution, Timing
 from perf.storage.field_reader import FieldReader
 
 # The key that marks a benchmark as this suite's: other plugins' benchmarks in the same file have none.
 WORKLOAD_KEY = "workload"
-
-
-@dataclass(frozen=True)
-class SuiteBenchmark:
-    """One benchmark of this suite as its extra_info and stats record it; timing only where the outcome is ok."""
-
-    key: CaseKey
-    measured_backend: str
-    device_slug: str
-    outcome: Outcome
-    reason: str
-    dtype: str
-    timing: Timing | None
-    memory: Memory | None
-    evidence: Evidence
-    suspect: str = ""  # why the rounds are suspect (perf.hardware.clocks), "" if they are not
 
 
 def to_extra_info(result: CaseResult, measured_backend: str, device_slug: str) -> dict[str, Any]:

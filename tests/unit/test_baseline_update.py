@@ -15,17 +15,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from perf.cli.main import main
+from perf.core.conversion import BenchmarkJsonError, convert, device_of, update_command
 from perf.core.tolerance import DEFAULT_MEMORY_TOLERANCE, DEFAULT_TIME_TOLERANCE, time_tolerance_for
 from perf.storage.baseline_file import load_baseline
-from perf.storage.benchmark_json import (
-    FINGERPRINT_FIELD,
-    SOURCE,
-    BenchmarkJsonError,
-    convert,
-    device_of,
-    read_benchmark_json,
-    update_command,
-)
+from perf.storage.benchmark_json import FINGERPRINT_FIELD, SOURCE, read_benchmark_json
 from perf.workloads.registry import WORKLOADS
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from perf.core.conversion import SuiteBenchmark
 from perf.core.results import CaseKey, CaseResult, Clocks, Evidence, Memory, Outcome, Resolution, Timing
-from perf.storage.extra_info import SuiteBenchmark, from_extra_info, to_extra_info
+from perf.storage.extra_info import from_extra_info, to_extra_info
 from perf.storage.field_reader import FieldReader
 
 KEY = CaseKey("vggt-aggregator", "sdpa-flash", 20, Resolution(350, 518))
