@@ -44,39 +44,42 @@ def measure_case(
     The check and the kernel proof run outside the timed rounds; a wrong output or another kernel than the
     forced one makes the case WRONG, whatever its speed. OOM and kernel refusals become outcomes.
     """
-    backend_name = backend.name
     if reason := unavailable_reason(workload, backend, runtime):
         return CaseResult(key, Outcome.SKIPPED, reason=reason)
-    device = runtime.device
-    reset_peak(device)
+    reset_peak(runtime.device)
     try:
-        prepared = workload.prepare(key, runtime)
-        run = synchronized(prepared.forward, device)
-        expected = _expected(prepared, backend_name)
-        with backend.activate() as activation:
-            accuracy = _check(prepared, expected)
-            del expected
-            reset_peak(device)  # peak memory is the timed forward's: not the check's reference and float64 copies
-            warm_up(run, policy)
-            proof = prove_kernel(backend.kernel_pattern, cuda_kernel_times(run, device))
-            evidence = Evidence(proof.kernel, accuracy.relative_error if accuracy else None, activation.compile_s)
-            if problem := _wrong(backend_name, accuracy, proof):
-                return CaseResult(key, Outcome.WRONG, prepared.dtype, reason=problem, evidence=evidence)
-            with sampled_clocks(device) as clock_samples:
-                ended_by = time_rounds(benchmark, run, policy)
-        memory = read_peak(device)
+        return _measured(key, workload.prepare(key, runtime), backend, benchmark, runtime.device, policy)
     except (torch.OutOfMemoryError, RuntimeError) as error:
-        return _failure_result(key, runtime, backend_name, error)
+        return _failure_result(key, runtime, backend.name, error)
     finally:
-        reset_peak(device)
+        reset_peak(runtime.device)
+
+
+def _measured(
+    key: CaseKey, prepared: Prepared, backend: Backend, benchmark: Any, device: torch.device, policy: RoundPolicy
+) -> CaseResult:
+    """The prepared case checked, warmed up, proven and timed under the backend."""
+    run = synchronized(prepared.forward, device)
+    expected = _expected(prepared, backend.name)
+    with backend.activate() as activation:
+        accuracy = _check(prepared, expected)
+        del expected
+        reset_peak(device)  # peak memory is the timed forward's: not the check's reference and float64 copies
+        warm_up(run, policy)
+        proof = prove_kernel(backend.kernel_pattern, cuda_kernel_times(run, device))
+        evidence = Evidence(proof.kernel, accuracy.relative_error if accuracy else None, activation.compile_s)
+        if problem := _wrong(backend.name, accuracy, proof):
+            return CaseResult(key, Outcome.WRONG, prepared.dtype, reason=problem, evidence=evidence)
+        with sampled_clocks(device) as clock_samples:
+            ended_by = time_rounds(benchmark, run, policy)
+    memory = read_peak(device)
     if benchmark.stats is None:
         return CaseResult(key, Outcome.SKIPPED, prepared.dtype, reason="benchmarking is disabled (--benchmark-disable)")
-    timing = summarize_rounds(benchmark.stats.stats.data)
     return CaseResult(
         key,
         Outcome.OK,
         prepared.dtype,
-        timing,
+        summarize_rounds(benchmark.stats.stats.data),
         memory,
         evidence=evidence,
         rounds_ended_by=ended_by.value,

@@ -18,180 +18,29 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
-import statistics
 import sys
-import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
-
-import torch
 
 from perf.backends.protocol import Backend
 from perf.backends.registry import BACKENDS
 from perf.core.arguments import count, fraction, list_of, positive_int, seconds
 from perf.core.baselines import BaselineEntry
 from perf.core.catalog import README_RESOLUTION
-from perf.core.compare import judge
-from perf.core.results import CaseKey, CaseResult, Outcome, Resolution, VerdictKind
+from perf.core.results import CaseKey, CaseResult, Outcome, Resolution
 from perf.core.tolerance import DEFAULT_MEMORY_TOLERANCE, DEFAULT_TIME_TOLERANCE, new_entry
-from perf.hardware.device import select_device, synchronize
+from perf.hardware.device import select_device
 from perf.hardware.fingerprint import fingerprint, vggt_revision
 from perf.measure.case import measure_case
 from perf.measure.timing import RoundPolicy
 from perf.storage.atomic import write_text_atomically
+from perf.tools.rounds_fixture import RoundsFixture
+from perf.tools.slowdown import calibrated_work, slowed_down
+from perf.tools.trial_tables import Trial, TrialError, tables, trial
 from perf.workloads.registry import WORKLOADS, Workload
-from perf.workloads.runtime import Prepared, Runtime
+from perf.workloads.runtime import Runtime
 from perf.workloads.vggt import VggtModels
-
-# Matrix products calibrating the added work: large enough that launching them costs nothing beside their run.
-WORK_SIDE = {"cuda": 4096, "cpu": 128}
-CALIBRATION_PRODUCTS = 20
-
-
-class RoundsFixture:
-    """pytest-benchmark's fixture as perf.measure.case uses it, for a process that is not a pytest session: pedantic
-    calls setup before each round (an exception there propagates, marking the fixture errored) and keeps the
-    completed rounds' seconds in stats.stats.data."""
-
-    def __init__(self) -> None:
-        self.stats: Any = None
-        self.has_error = False
-
-    def pedantic(
-        self, target: Callable[[], object], setup: Callable[[], None], rounds: int, iterations: int, warmup_rounds: int
-    ) -> None:
-        samples: list[float] = []
-        self.stats = argparse.Namespace(stats=argparse.Namespace(data=samples))
-        try:
-            for _ in range(rounds):
-                setup()
-                started = time.perf_counter()
-                target()
-                samples.append(time.perf_counter() - started)
-        except Exception:
-            self.has_error = True
-            raise
-
-
-def calibrated_work(
-    device: torch.device, extra_s: float, clock: Callable[[], float] = time.perf_counter
-) -> tuple[Callable[[], None], float]:
-    """GPU (or CPU) work taking about extra_s, and the seconds it was calibrated to: whole matrix products, timed
-    on clock (a stand-in in tests) over CALIBRATION_PRODUCTS of them."""
-    side = WORK_SIDE[device.type]
-    dtype = torch.bfloat16 if device.type == "cuda" else torch.float32
-    matrix = torch.randn(side, side, device=device, dtype=dtype)
-    product = torch.empty_like(matrix)
-
-    def one() -> None:
-        torch.mm(matrix, matrix, out=product)
-
-    for _ in range(3):
-        one()
-    synchronize(device)
-    started = clock()
-    for _ in range(CALIBRATION_PRODUCTS):
-        one()
-    synchronize(device)
-    each_s = (clock() - started) / CALIBRATION_PRODUCTS
-    count = max(1, round(extra_s / each_s))
-
-    def work() -> None:
-        for _ in range(count):
-            one()
-
-    return work, count * each_s
-
-
-def slowed_down(workload: Workload, work: Callable[[], None]) -> Workload:
-    """The workload, its forwards running `work` after themselves (their outputs are unchanged)."""
-
-    def prepare(key: CaseKey, runtime: Runtime) -> Prepared:
-        prepared = workload.prepare(key, runtime)
-
-        def forward() -> object:
-            output = prepared.forward()
-            work()
-            return output
-
-        return dataclasses.replace(prepared, forward=forward)
-
-    return dataclasses.replace(workload, prepare=prepare)
-
-
-@dataclasses.dataclass(frozen=True)
-class Trial:
-    """One gate verdict on time: a case measured again (slowdown 0: unchanged) and judged against its baseline."""
-
-    case_id: str
-    frames: int
-    slowdown: float
-    added_s: float  # the calibrated work per forward
-    verdict: str
-    ratio: float
-    tolerance: float
-    detectable: float
-    p_value: float | None
-    rounds: int
-    rounds_ended_by: str
-    suspect: str
-    samples_s: tuple[float, ...] = ()  # the rounds, so the verdict can be recomputed under another policy
-
-
-def trial(result: CaseResult, entry: BaselineEntry, frames: int, slowdown: float, added_s: float) -> Trial:
-    """The gate's verdict on one measurement, with the numbers behind it (pure)."""
-    verdict = judge(result, entry)
-    time_comparison = next((c for c in verdict.comparisons if c.metric == "time"), None)
-    if result.outcome is not Outcome.OK or result.timing is None or time_comparison is None:
-        raise TrialError(f"{result.key.case_id}: not measured ({verdict.reason})")
-    return Trial(
-        result.key.case_id,
-        frames,
-        slowdown,
-        added_s,
-        time_comparison.kind.value,
-        time_comparison.ratio,
-        time_comparison.tolerance,
-        time_comparison.detectable,
-        time_comparison.p_value,
-        result.timing.rounds,
-        result.rounds_ended_by,
-        result.clocks.suspect,
-        result.timing.samples_s,
-    )
-
-
-class TrialError(Exception):
-    """A case that could not be measured: the trials stop with this one line."""
-
-
-def tables(trials: Sequence[Trial]) -> list[str]:
-    """The A/A table and the sensitivity table, as markdown lines (pure)."""
-    regression = VerdictKind.REGRESSION.value
-    lines = [
-        "| frames | A/A runs | false regressions | ratio median | ratio max | detectable median |",
-        "|---:|---:|---:|---:|---:|---:|",
-    ]
-    frames_seen = sorted({t.frames for t in trials})
-    for frames in frames_seen:
-        same = [t for t in trials if t.frames == frames and t.slowdown == 0]
-        if same:
-            lines.append(
-                f"| {frames} | {len(same)} | {sum(t.verdict == regression for t in same)} "
-                f"| x{statistics.median(t.ratio for t in same):.3f} | x{max(t.ratio for t in same):.3f} "
-                f"| {statistics.median(t.detectable for t in same):.0%} |"
-            )
-    lines += ["", "| frames | slowdown | caught | ratio median | tolerance median |", "|---:|---:|---:|---:|---:|"]
-    for frames in frames_seen:
-        for slowdown in sorted({t.slowdown for t in trials if t.frames == frames and t.slowdown > 0}):
-            runs = [t for t in trials if t.frames == frames and t.slowdown == slowdown]
-            lines.append(
-                f"| {frames} | {slowdown:.0%} | {sum(t.verdict == regression for t in runs)} of {len(runs)} "
-                f"| x{statistics.median(t.ratio for t in runs):.3f} "
-                f"| {statistics.median(t.tolerance for t in runs):.0%} |"
-            )
-    return lines
 
 
 def run_trials(
@@ -215,35 +64,44 @@ def run_trials(
         for _ in range(settle):
             _measured(key, workload, backend, runtime, policy)
         base = _measured(key, workload, backend, runtime, policy)
-        assert base.timing is not None  # _measured raises otherwise
-        entry = new_entry(
-            key,
-            base.dtype,
-            base.timing,
-            base.memory,
-            base.evidence,
-            least_time_tolerance=DEFAULT_TIME_TOLERANCE,
-            memory_tolerance=DEFAULT_MEMORY_TOLERANCE,
-            regimes=workload.regimes,
-        )
-        suspect = base.clocks.suspect
-        if suspect:
-            print(f"gate trials: the baseline of {key.case_id} is suspect: {suspect}", file=sys.stderr)
-        samples = list(base.timing.samples_s)
+        entry = _baseline_entry(base, workload)
         baselines.append(
-            {"case_id": key.case_id, "samples_s": samples, "tolerance": entry.time_tolerance, "suspect": suspect}
+            {
+                "case_id": key.case_id,
+                "samples_s": list(entry.timing.samples_s),
+                "tolerance": entry.time_tolerance,
+                "suspect": base.clocks.suspect,
+            }
         )
         for _ in range(aa):
             trials.append(trial(_measured(key, workload, backend, runtime, policy), entry, key.frames, 0.0, 0.0))
             save(baselines, trials)
         for slowdown in slowdowns:
-            work, added_s = calibrated_work(runtime.device, slowdown * base.timing.median_s)
+            work, added_s = calibrated_work(runtime.device, slowdown * entry.timing.median_s)
             slower = slowed_down(workload, work)
             for _ in range(repeats):
                 measured = _measured(key, slower, backend, runtime, policy)
                 trials.append(trial(measured, entry, key.frames, slowdown, added_s))
                 save(baselines, trials)
     return baselines, trials
+
+
+def _baseline_entry(base: CaseResult, workload: Workload) -> BaselineEntry:
+    """The entry an update would write of this measurement; a suspect one is reported, not refused: the trials
+    measure the gate, whatever the GPU's state."""
+    assert base.timing is not None  # _measured raises otherwise
+    if base.clocks.suspect:
+        print(f"gate trials: the baseline of {base.key.case_id} is suspect: {base.clocks.suspect}", file=sys.stderr)
+    return new_entry(
+        base.key,
+        base.dtype,
+        base.timing,
+        base.memory,
+        base.evidence,
+        least_time_tolerance=DEFAULT_TIME_TOLERANCE,
+        memory_tolerance=DEFAULT_MEMORY_TOLERANCE,
+        regimes=workload.regimes,
+    )
 
 
 def _measured(key: CaseKey, workload: Workload, backend: Backend, runtime: Runtime, policy: RoundPolicy) -> CaseResult:

@@ -15,7 +15,9 @@ from perf.core.stats import summarize_rounds
 from perf.core.tolerance import new_entry
 from perf.measure.timing import RoundPolicy
 from perf.tools import gate_trials
-from perf.tools.gate_trials import Trial, calibrated_work, main, run_trials, slowed_down, tables, trial
+from perf.tools.gate_trials import main, run_trials
+from perf.tools.slowdown import CALIBRATION_PRODUCTS, calibrated_work, slowed_down
+from perf.tools.trial_tables import Trial, tables, trial
 from perf.workloads.registry import WORKLOADS
 from perf.workloads.runtime import Runtime
 from perf.workloads.vggt import VggtModels
@@ -47,7 +49,7 @@ def test_the_tables_count_false_regressions_and_catches_per_frames_and_slowdown(
 
 
 def test_the_calibrated_work_is_whole_products_near_the_asked_time() -> None:
-    readings = iter([0.0, 0.003 * gate_trials.CALIBRATION_PRODUCTS])  # a stand-in clock: each product takes 3 ms
+    readings = iter([0.0, 0.003 * CALIBRATION_PRODUCTS])  # a stand-in clock: each product takes 3 ms
     products: list[int] = []
     work, added_s = calibrated_work(torch.device("cpu"), 0.01, clock=lambda: next(readings))
     assert added_s == pytest.approx(0.009)  # 3 whole products: the nearest to 10 ms

@@ -17,7 +17,7 @@ from perf.backends.registry import BACKENDS
 from perf.core.results import CaseKey, CaseResult, Outcome, Resolution
 from perf.measure.case import GIB, _failure_result, measure_case, unavailable_reason
 from perf.measure.timing import RoundPolicy
-from perf.tools.gate_trials import RoundsFixture
+from perf.tools.rounds_fixture import RoundsFixture
 from perf.workloads.registry import WORKLOADS, Workload
 from perf.workloads.runtime import Prepared, Reference, Runtime
 from perf.workloads.vggt import VggtModels, vggt_unavailable_reason
