@@ -8,4 +8,5 @@ from perf.backends.libraries import ROUTED_BACKENDS
 from perf.backends.protocol import Backend
 from perf.backends.sdpa import SDPA_BACKENDS
 
-BACKENDS: Mapping[str, Backend] = {b.name: b for b in (*SDPA_BACKENDS, *ROUTED_BACKENDS)}
+_ALL: tuple[Backend, ...] = (*SDPA_BACKENDS, *ROUTED_BACKENDS)
+BACKENDS: Mapping[str, Backend] = {backend.name: backend for backend in _ALL}

@@ -203,9 +203,17 @@ def _git(checkout: Path, *arguments: str) -> str:
     return done.stdout.strip() if done.returncode == 0 else ""
 
 
+def _cudnn_version() -> int | None:
+    """cuDNN's version number where torch has cuDNN (torch leaves these two functions untyped)."""
+    if not torch.backends.cudnn.is_available():  # type: ignore[no-untyped-call]
+        return None
+    version: int | None = torch.backends.cudnn.version()  # type: ignore[no-untyped-call]
+    return version
+
+
 def fingerprint(device: torch.device, vggt_source: str) -> dict[str, str]:
     """What changes inference speed, as strings (the baseline schema); '' where a thing is absent or unknown."""
-    cudnn = torch.backends.cudnn.version() if torch.backends.cudnn.is_available() else None
+    cudnn = _cudnn_version()
     gpu = _gpu_fields(device)
     environment = {
         "python": platform.python_version(),

@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 
 import torch
-from torch.profiler import ProfilerActivity, profile
+from torch.profiler import DeviceType, ProfilerActivity, profile
 
 from perf.backends.protocol import NO_FUSED_KERNEL
 from perf.hardware.device import synchronize
@@ -63,7 +63,7 @@ def cuda_kernel_times(run: Callable[[], object], device: torch.device) -> dict[s
         synchronize(device)
     times: dict[str, float] = {}
     for event in profiler.events():
-        if event.device_type == torch.autograd.DeviceType.CUDA:
+        if event.device_type == DeviceType.CUDA:
             times[event.name] = times.get(event.name, 0.0) + event.device_time_total
     return times
 

@@ -57,7 +57,7 @@ def _commit(text: str) -> str:
 
 def show_rows(baseline: Baseline) -> list[tuple[str, ...]]:
     """One row per entry, in the suite's run order."""
-    rows = []
+    rows: list[tuple[str, ...]] = []
     for entry in sorted(baseline.entries.values(), key=lambda e: _order(e.key)):
         error = entry.evidence.relative_error
         rows.append(

@@ -81,7 +81,8 @@ class VggtModels:
         self.release()
         host = self._host()
         if variant == "aggregator":
-            module = copy.deepcopy(host.aggregator).to(self.device, DTYPES[reduced_precision(self.device)])
+            aggregator: nn.Module = host.aggregator  # type: ignore[assignment]  # VGGT's submodule, untyped
+            module = copy.deepcopy(aggregator).to(self.device, DTYPES[reduced_precision(self.device)])
         else:
             module = host.to(self.device)
         self._resident = (variant, module)
@@ -116,7 +117,8 @@ def _autocast_forward(module: nn.Module, images: torch.Tensor, dtype: str) -> Ca
 
 def last_layer_tokens(output: object) -> torch.Tensor:
     """The aggregator returns (24 layers of tokens, patch start index); the last layer carries every block's error."""
-    return output[0][-1]  # type: ignore[index]
+    tokens: torch.Tensor = output[0][-1]  # type: ignore[index]  # VGGT returns an untyped tuple
+    return tokens
 
 
 def model_predictions(output: object) -> list[torch.Tensor]:
