@@ -123,6 +123,7 @@ def parse_arguments(argv: Sequence[str]) -> argparse.Namespace:
     parser.add_argument(
         "--settle", type=count, default=1, help="measurements thrown away before each baseline. Default: 1."
     )
+    parser.add_argument("--warmup-time", type=seconds, default=RoundPolicy.warmup_s, help="as pytest's option")
     parser.add_argument("--max-time", type=seconds, default=RoundPolicy.max_time_s)
     parser.add_argument("--precision", type=fraction, default=RoundPolicy.precision)
     parser.add_argument(
@@ -144,7 +145,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     arguments = parse_arguments(sys.argv[1:] if argv is None else argv)
     device = select_device()
     runtime = Runtime(device, VggtModels(device, None))
-    policy = RoundPolicy(max_time_s=arguments.max_time, precision=arguments.precision)
+    policy = RoundPolicy(arguments.warmup_time, arguments.max_time, precision=arguments.precision)
     keys = [CaseKey(arguments.workload, arguments.backend, frames, arguments.resolution) for frames in arguments.frames]
     command = " ".join(["python -m perf.tools.gate_trials", *(sys.argv[1:] if argv is None else argv)])
     environment = fingerprint(device, arguments.vggt_revision or vggt_revision())
