@@ -1,4 +1,8 @@
-"""Every command-line option of the suite, read once into a frozen SuiteOptions."""
+"""Every command-line option of the suite, read once into a frozen SuiteOptions.
+
+The axis options are checked against the catalog's names (perf.core.catalog): options are parsed before
+pytest_configure takes the registries that run those names (perf.pytest_plugin.state).
+"""
 
 from __future__ import annotations
 
@@ -9,13 +13,11 @@ from typing import Any
 
 import pytest
 
-from perf.backends.registry import BACKENDS
 from perf.core.arguments import fraction, list_of, positive_int, seconds
-from perf.core.catalog import PROFILES
+from perf.core.catalog import BACKEND_NAMES, PROFILES, WORKLOADS
 from perf.core.results import Resolution
 from perf.core.tolerance import DEFAULT_MEMORY_TOLERANCE, DEFAULT_TIME_TOLERANCE
 from perf.measure.timing import RoundPolicy
-from perf.workloads.registry import WORKLOADS
 
 
 @dataclass(frozen=True)
@@ -36,19 +38,27 @@ class SuiteOptions:
     rounds: RoundPolicy
     substitute_backend: tuple[str, str] | None
     benchmark_only: bool  # pytest-benchmark's --benchmark-only: unit tests are deselected, not skipped
+    benchmark_skip: bool  # pytest-benchmark's --benchmark-skip (less --benchmark-only): no case runs
     github_summary: Path | None = None  # where the verdicts go as markdown (a CI job summary), with annotations
 
 
 def _substitution(text: str) -> tuple[str, str]:
     case_backend, _, measured = text.partition("=")
-    if case_backend not in BACKENDS or measured not in BACKENDS:
-        raise argparse.ArgumentTypeError(f"expected CASE_BACKEND=MEASURED_BACKEND from {', '.join(BACKENDS)}")
+    if case_backend not in BACKEND_NAMES or measured not in BACKEND_NAMES:
+        raise argparse.ArgumentTypeError(f"expected CASE_BACKEND=MEASURED_BACKEND from {', '.join(BACKEND_NAMES)}")
     return case_backend, measured
 
 
 def add_options(parser: pytest.Parser) -> None:
     group = parser.getgroup("vggt-perf", "VGGT inference benchmarks")
     add: Any = group.addoption
+    _add_case_options(add)
+    _add_baseline_options(add)
+    _add_measurement_options(add)
+
+
+def _add_case_options(add: Any) -> None:
+    """What is measured: the case matrix's axes and the model."""
     add(
         "--profile",
         choices=sorted(PROFILES),
@@ -64,9 +74,9 @@ def add_options(parser: pytest.Parser) -> None:
     )
     add(
         "--backends",
-        type=list_of(str, list(BACKENDS)),
+        type=list_of(str, BACKEND_NAMES),
         default=None,
-        help=f"comma-separated attention backends from {', '.join(BACKENDS)}. Default: the profile's.",
+        help=f"comma-separated attention backends from {', '.join(BACKEND_NAMES)}. Default: the profile's.",
     )
     add(
         "--frames",
@@ -92,6 +102,10 @@ def add_options(parser: pytest.Parser) -> None:
         help="label recorded in baselines for the vggt measured, e.g. a commit when run from source. "
         "Default: the installed version and git commit.",
     )
+
+
+def _add_baseline_options(add: Any) -> None:
+    """What the run is compared with, and what it writes."""
     add(
         "--baseline-file",
         type=Path,
@@ -126,6 +140,10 @@ def add_options(parser: pytest.Parser) -> None:
         "power limit, host CPU, vggt, attention libraries) differs from that of the baseline runs it compares with; "
         "--update-baselines still records. Default: off (the differing fields are reported and cases run).",
     )
+
+
+def _add_measurement_options(add: Any) -> None:
+    """How new entries are tolerated, how rounds are timed, and the gate's self-test."""
     add(
         "--time-tolerance",
         type=fraction,
@@ -194,8 +212,11 @@ def read_options(config: pytest.Config) -> SuiteOptions:
         rounds=RoundPolicy(get("--warmup-time"), get("--max-time"), get("--min-rounds"), precision=get("--precision")),
         substitute_backend=get("--substitute-backend"),
         benchmark_only=get("--benchmark-only", False),
+        benchmark_skip=get("--benchmark-skip", False) and not get("--benchmark-only", False),
         github_summary=get("--github-summary"),
     )
     if options.update_baselines and options.substitute_backend:
         raise pytest.UsageError("--substitute-backend measures another kernel: it cannot write baselines")
+    if options.update_baselines and get("--benchmark-disable", False) and not get("--benchmark-enable", False):
+        raise pytest.UsageError("vggt-perf: --benchmark-disable times no rounds: it cannot write baselines")
     return options

@@ -1,7 +1,5 @@
-"""The benchmark matrix: one test per case of the selected profile (see `pytest --help`, vggt-perf)."""
+"""The benchmark matrix of this repository's `pytest`: the packaged test (perf.benchmarks), one definition."""
 
-from perf.core.results import CaseKey
+from perf.benchmarks.test_inference import test_inference
 
-
-def test_inference(perf_case: CaseKey, vggt_perf, benchmark) -> None:
-    vggt_perf(perf_case, benchmark)
+__all__ = ["test_inference"]

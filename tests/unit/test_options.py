@@ -40,6 +40,7 @@ def test_defaults(parse) -> None:
         rounds=RoundPolicy(),
         substitute_backend=None,
         benchmark_only=False,
+        benchmark_skip=False,
     )
 
 
@@ -80,6 +81,7 @@ def test_every_option_is_read(parse, tmp_path: Path) -> None:
         rounds=RoundPolicy(warmup_s=0.25, max_time_s=3.5, min_rounds=7),
         substitute_backend=("sdpa-flash", "sdpa-math"),
         benchmark_only=True,
+        benchmark_skip=False,
     )
 
 
@@ -156,4 +158,26 @@ def test_the_substitution_message_lists_the_backends(parse) -> None:
 def test_substitute_backend_with_update_baselines_is_refused(parse) -> None:
     config = parse("--update-baselines", "--substitute-backend", "sdpa-flash=sdpa-math")
     with pytest.raises(pytest.UsageError, match=r"^--substitute-backend measures another kernel: it cannot write"):
+        read_options(config)
+
+
+def test_benchmark_skip_is_read_and_benchmark_only_overrides_it(parse) -> None:
+    # As pytest-benchmark has it: --benchmark-only wins over --benchmark-skip.
+    assert read_options(parse("--benchmark-skip")).benchmark_skip is True
+    assert read_options(parse("--benchmark-skip", "--benchmark-only")).benchmark_skip is False
+
+
+def test_precision_and_github_summary_are_read(parse, tmp_path: Path) -> None:
+    options = read_options(parse("--precision", "0.02", "--github-summary", str(tmp_path / "summary.md")))
+    assert options.rounds == RoundPolicy(precision=0.02)
+    assert options.github_summary == tmp_path / "summary.md"
+
+
+@pytest.mark.parametrize("enable", [False, True], ids=["disabled", "enabled-again"])
+def test_benchmark_disable_cannot_update_baselines(parse, enable: bool) -> None:
+    config = parse("--update-baselines", "--benchmark-disable", *(["--benchmark-enable"] if enable else []))
+    if enable:  # --benchmark-enable overrides --benchmark-disable: rounds are timed
+        assert read_options(config).update_baselines is True
+        return
+    with pytest.raises(pytest.UsageError, match=r"^vggt-perf: --benchmark-disable times no rounds: it cannot write"):
         read_options(config)

@@ -15,7 +15,8 @@ import pytest
 import scipy.stats  # noqa: F401  imported here: pytester unloads what a run imports, and numpy refuses a reload
 import torch
 
-import perf.pytest_plugin.plugin
+import perf.pytest_plugin.state
+import perf.pytest_plugin.update
 from perf.core.baselines import Baseline, BaselineEntry, RunInfo
 from perf.core.results import CaseKey, Resolution, Timing
 from perf.hardware.fingerprint import describe_device, fingerprint, vggt_revision
@@ -36,7 +37,7 @@ CASES = [
 ]  # fmt: skip
 BOTH = ["--backends", "sdpa-math,sdpa-default"]
 TABLE_HEADER = ("verdict", "case", "time s", "baseline s", "ratio", "tol", "peak GiB", "baseline GiB")
-VERDICT_ROW = re.compile(r"^(REGRESSION|MISSING|OOM|SKIPPED|IMPROVED|NEW|PASS)\s+(\S+)\s+(.*)$")
+VERDICT_ROW = re.compile(r"^(WRONG|REGRESSION|MISSING|OOM|SKIPPED|IMPROVED|NEW|PASS)\s+(\S+)\s+(.*)$")
 
 
 @pytest.fixture
@@ -77,6 +78,11 @@ def verdicts(result: pytest.RunResult) -> dict[str, tuple[str, str]]:
         assert match, f"not a verdict row: {line!r}"
         rows[match.group(2)] = (match.group(1), match.group(3))
     return rows
+
+
+def least_tolerance(cells: str) -> int:
+    """The tol cell of a verdict row's number cells, in percent."""
+    return int(re.findall(r"\+(\d+)%", cells)[0])
 
 
 def summary(result: pytest.RunResult, baseline: Path) -> str:
@@ -141,7 +147,7 @@ def test_first_update_writes_the_measured_entries_and_a_second_run_passes(suite:
     second.assert_outcomes(passed=2)
     rows = verdicts(second)
     assert {case: kind for case, (kind, _) in rows.items()} == {MATH: "PASS", DEFAULT: "PASS"}
-    assert "+900%" in rows[MATH][1]
+    assert least_tolerance(rows[MATH][1]) >= 900  # --time-tolerance 9; a noisy run's rounds widen it
     assert summary(second, path) == f"vggt-perf: 2 pass ({path})"
     assert path.read_bytes() == before  # comparing never writes
     assert not any(line.startswith("vggt-perf: wrote") for line in second.outlines)
@@ -172,10 +178,11 @@ def test_a_much_faster_baseline_fails_the_case_with_one_regression_line(suite: p
     assert len(reported) == 1, result.outlines
     number = r"(\d[\d.e+-]*)"
     match = re.fullmatch(
-        rf"REGRESSION {MATH}: time {number} s vs baseline {number} s \(x{number}, tolerance \+900%\)", reported[0]
+        rf"REGRESSION {MATH}: time {number} s vs baseline {number} s \(x{number}, tolerance \+(\d+)%\)", reported[0]
     )
     assert match, reported[0]
-    measured, baseline, ratio = map(float, match.groups())
+    measured, baseline, ratio = map(float, match.groups()[:3])
+    assert int(match.group(4)) == round(document["entries"][MATH]["time_tolerance"] * 100)
     assert measured == pytest.approx(document["entries"][MATH]["median_s"] * 100, rel=9)
     assert baseline == pytest.approx(baseline_median, rel=1e-3, abs=5e-5)  # as precisely as it is printed
     assert 10 < ratio < 10_000  # x100 slower, give or take timing noise; beyond the +900 % tolerance
@@ -245,7 +252,7 @@ def test_an_update_of_a_subset_keeps_the_other_entries(suite: pytest.Pytester, m
     clock = types.SimpleNamespace(
         datetime=types.SimpleNamespace(now=lambda tz=None: frozen), timezone=datetime.timezone
     )
-    monkeypatch.setattr(perf.pytest_plugin.plugin, "datetime", clock)
+    monkeypatch.setattr(perf.pytest_plugin.update, "datetime", clock)
     path, before = measured_baseline(suite)
     result = run(suite, path, "--update-baselines", "--backends", "sdpa-math")
     assert result.ret == pytest.ExitCode.OK
@@ -296,20 +303,36 @@ def test_a_corrupted_baseline_is_a_usage_error_naming_the_file(
     )
 
 
-def test_an_entry_of_the_selected_matrix_not_produced_is_listed_missing(suite: pytest.Pytester) -> None:
+CRASHES_BEFORE_MEASURING_DEFAULT = """
+from perf.benchmarks.test_inference import test_inference as measure
+
+
+def test_inference(perf_case, vggt_perf, benchmark):
+    if perf_case.backend == "sdpa-default":
+        raise RuntimeError("crashed before measuring")
+    measure(perf_case, vggt_perf, benchmark)
+"""
+
+
+def test_missing_lists_unproduced_entries_of_the_selected_matrix_never_deselected_ones(
+    suite: pytest.Pytester,
+) -> None:
+    suite.makepyfile(test_suite_copy=CRASHES_BEFORE_MEASURING_DEFAULT)
+    efficient = "attention-sdpa-efficient-1f-28x28"
     path = suite.path / "cpu.json"
     synthetic_baseline(
         path,
         {
             MATH: 1.0,
-            DEFAULT: 1.0,
+            DEFAULT: 1.0,  # collected, yet it produced nothing: missing
+            efficient: 1.0,  # deselected by -k: the user's choice, not missing
             "attention-sdpa-math-2f-28x28": 1.0,  # outside the selected matrix (--frames 1): not expected
             "retired-sdpa-math-1f-28x28": 1.0,  # a workload no registry knows: always expected
         },
     )
-    result = run(suite, path, *BOTH, "-k", "sdpa-math")
-    assert result.ret == pytest.ExitCode.OK
-    result.assert_outcomes(passed=1, deselected=1)
+    result = run(suite, path, "--backends", "sdpa-math,sdpa-default,sdpa-efficient", "-k", "not sdpa-efficient")
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    result.assert_outcomes(passed=1, failed=1, deselected=1)
     rows = verdicts(result)
     assert rows == {
         DEFAULT: ("MISSING", "in the baseline but not produced by this run"),
@@ -338,7 +361,8 @@ def test_require_baseline_fails_a_case_without_an_entry(suite: pytest.Pytester, 
     else:
         assert result.ret == pytest.ExitCode.OK
         result.assert_outcomes(passed=2)
-        assert rows[MATH] == ("NEW", "no baseline entry (run with --update-baselines to record one)")
+        kind, cells = rows[MATH]  # the measured time, the baseline's cells empty (no GPU memory on a CPU)
+        assert kind == "NEW" and re.fullmatch(r"\d\.\d+(e-\d+)?", cells), rows[MATH]
 
 
 def test_substitute_backend_cannot_update_baselines(suite: pytest.Pytester) -> None:
@@ -452,9 +476,7 @@ def test_strict_env_still_updates_reporting_the_difference_and_fingerprints_once
     path = suite.path / "cpu.json"
     baseline_measured_elsewhere(path, torch="1.0.0")
     calls = []
-    monkeypatch.setattr(
-        perf.pytest_plugin.plugin, "fingerprint", lambda *args: calls.append(args) or fingerprint(*args)
-    )
+    monkeypatch.setattr(perf.pytest_plugin.state, "fingerprint", lambda *args: calls.append(args) or fingerprint(*args))
     result = run(suite, path, *BOTH, "--strict-env", "--update-baselines")
     assert result.ret == pytest.ExitCode.OK
     assert len(environment_lines(result)) == 1
@@ -504,4 +526,7 @@ def test_an_update_says_which_tolerances_it_re_derived(suite: pytest.Pytester) -
     assert result.ret == pytest.ExitCode.OK
     notes = [line for line in result.outlines if line.startswith(f"vggt-perf: {MATH}: time_tolerance +950% -> ")]
     assert len(notes) == 1 and notes[0].endswith("(re-derived from this run)")
-    assert not [line for line in result.outlines if line.startswith(f"vggt-perf: {DEFAULT}: time_tolerance")]
+    # The untouched entry is listed only where this run's rounds re-derived another tolerance (a noisy run widens it).
+    after = json.loads(path.read_text())["entries"][DEFAULT]["time_tolerance"]
+    listed = [line for line in result.outlines if line.startswith(f"vggt-perf: {DEFAULT}: time_tolerance")]
+    assert bool(listed) == (after != document["entries"][DEFAULT]["time_tolerance"])

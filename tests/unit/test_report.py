@@ -2,7 +2,17 @@
 
 from __future__ import annotations
 
-from perf.core.results import MetricComparison, Verdict, VerdictKind
+from perf.core.results import (
+    CaseKey,
+    CaseResult,
+    Memory,
+    MetricComparison,
+    Outcome,
+    Resolution,
+    Timing,
+    Verdict,
+    VerdictKind,
+)
 from perf.report.verdicts import github_annotations, render_markdown, render_verdict_table, summarize_counts
 
 
@@ -100,6 +110,39 @@ def test_a_case_without_a_comparison_shows_its_reason_without_the_case_prefix() 
     (_, row) = render_verdict_table([reasoned("case-1", VerdictKind.SKIPPED, "sdpa-cudnn runs on cuda only")])
     assert row.split(maxsplit=2) == ["SKIPPED", "case-1", "sdpa-cudnn runs on cuda only"]
     assert row.count("case-1") == 1
+
+
+NEW_REASON = "no baseline entry (run with --update-baselines to record one)"
+GIB = 1024**3
+
+
+def measured(case_id: str, median_s: float, peak_gib: float | None = None) -> CaseResult:
+    """A measured case's result; the renderer reads only its timing and memory."""
+    memory = Memory(int(peak_gib * GIB), int(peak_gib * GIB)) if peak_gib is not None else None
+    timing = Timing(median_s, 0.0, median_s, median_s, 5)
+    return CaseResult(CaseKey("attention", "sdpa-math", 1, Resolution(28, 28)), Outcome.OK, "fp32", timing, memory)
+
+
+def test_a_new_case_shows_its_measured_time_and_memory_with_the_baseline_cells_empty() -> None:
+    header, new, passed = render_verdict_table(
+        [reasoned("new", VerdictKind.NEW, NEW_REASON), compared("old", VerdictKind.PASS, 0.3, 0.3, memory=True)],
+        {"new": measured("new", 0.25, peak_gib=1.75)},
+    )
+    assert new.split() == ["NEW", "new", "0.2500", "1.75"]
+    assert new.index("0.2500") == header.index("time s")
+    assert new.index("1.75") == header.index("peak GiB") == passed.index("1.50")
+
+
+def test_a_case_measured_without_memory_shows_its_time_alone() -> None:
+    (_, row) = render_verdict_table([reasoned("new", VerdictKind.NEW, NEW_REASON)], {"new": measured("new", 0.25)})
+    assert row.split() == ["NEW", "new", "0.2500"]
+
+
+def test_a_new_case_in_markdown_shows_its_measured_cells_and_its_reason() -> None:
+    (row,) = render_markdown(
+        [reasoned("new", VerdictKind.NEW, NEW_REASON)], "t", {"new": measured("new", 0.25, peak_gib=1.75)}
+    )[6:]
+    assert row == f"| NEW | `new` | 0.2500 |  |  |  | 1.75 |  | {NEW_REASON} |"
 
 
 def test_columns_line_up() -> None:
