@@ -15,6 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import perf.hardware.clocks as throttle
+from perf.backends.registry import BACKENDS
 from perf.core.compare import judge
 from perf.core.results import SUSPECT_CLOCK_DEFICIT, CaseKey, CaseResult, Clocks, Outcome, Resolution
 from perf.core.stats import summarize_rounds
@@ -26,7 +27,9 @@ from perf.hardware.clocks import (
     sampled_clocks,
     summarize_clocks,
 )
-from perf.pytest_plugin.plugin import SuiteState, write_measured
+from perf.pytest_plugin.state import MeasuredCase, RunRecord, SuiteState
+from perf.pytest_plugin.update import write_measured
+from perf.workloads.registry import WORKLOADS
 
 IDLE, APP_CLOCKS, SYNC_BOOST, DISPLAY = 0x01, 0x02, 0x10, 0x100
 POWER_CAP, HW_THERMAL = SOFTWARE_POWER_CAP, 0x40
@@ -245,26 +248,28 @@ def test_the_verdict_of_a_throttled_case_says_it_is_suspect() -> None:
 def test_an_update_never_writes_a_throttled_case_and_says_why(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     written: list[list[str]] = []
     monkeypatch.setattr(
-        "perf.pytest_plugin.plugin.update_baseline",
+        "perf.pytest_plugin.update.update_baseline",
         lambda path, device, entries, *rest: written.append([entry.key.case_id for entry in entries]),
     )
     cool = dataclasses.replace(result(Clocks(samples=40)), key=dataclasses.replace(KEY, frames=4))
     at_cap = summarize_clocks([ClockSample(POWER_CAP, 1680, 1980, at_default_power_limit=True)] * 40)
     capped = dataclasses.replace(result(at_cap), key=dataclasses.replace(KEY, frames=8))
     options = types.SimpleNamespace(time_tolerance=0.05, memory_tolerance=0.02)
+    measured = {case.key.case_id: MeasuredCase(case, case.key.backend) for case in (result(THROTTLED), cool, capped)}
     state = SuiteState(
         options=options,  # type: ignore[arg-type]
+        workloads=WORKLOADS,
+        backends=BACKENDS,
         profile="smoke",
         runtime=None,  # type: ignore[arg-type]
         device={"name": "cpu", "slug": "cpu"},
-        cases=[],
+        cases=(),
         baseline_path=tmp_path / "cpu.json",
-        results={KEY.case_id: result(THROTTLED), cool.key.case_id: cool, capped.key.case_id: capped},
-        environment={},
+        record=RunRecord(environment={}, measured=measured),
     )
-    config = types.SimpleNamespace(invocation_params=types.SimpleNamespace(args=("--update-baselines",)))
-    assert write_measured(state, config) == 2  # type: ignore[arg-type]
+    notes = write_measured(state, "pytest --update-baselines")
     assert written == [[cool.key.case_id, capped.key.case_id]]  # the default power cap held it 15 % down: written
-    assert state.update_note_lines == [
-        f"vggt-perf: {KEY.case_id} not written: suspect: {THROTTLED.suspect}; rerun it on a GPU that is not throttled"
+    assert notes == [
+        f"vggt-perf: wrote 2 entries to {tmp_path / 'cpu.json'}",
+        f"vggt-perf: {KEY.case_id} not written: suspect: {THROTTLED.suspect}; rerun it on a GPU that is not throttled",
     ]
