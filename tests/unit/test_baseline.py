@@ -1,4 +1,7 @@
-"""Baseline files: exact JSON round trip, merge, strict validation, atomic writes and locked concurrent updates."""
+"""Baseline files: exact JSON round trip, merge, strict validation and locked concurrent updates.
+
+Atomic writes, and kill -9 in the window they protect, are tested in test_atomic_write.py.
+"""
 
 from __future__ import annotations
 
@@ -7,12 +10,7 @@ import json
 import math
 import multiprocessing
 import os
-import random
 import stat
-import subprocess
-import sys
-import textwrap
-import time
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -555,86 +553,8 @@ def test_structural_problems_are_named(change: Any, field: str) -> None:
     assert_names(error, path, field)
 
 
-# ---------------------------------------------------------------- atomic writes and locking
-
-WRITER = textwrap.dedent(
-    """
-    import itertools
-    import sys
-    from pathlib import Path
-
-    from perf.storage.baseline_file import Baseline, BaselineEntry, RunInfo, update_baseline, write_atomically
-    from perf.core.results import CaseKey, Resolution, Timing
-
-    DEVICE = {"name": "Test GPU", "slug": "test-gpu", "total_memory_bytes": "1024"}
-
-
-    def versions(count=4, size=1500):
-        made = []
-        for version in range(count):
-            run_id = f"run-{version}"
-            entries = {}
-            for i in range(size):
-                key = CaseKey("attention", "sdpa-math", i + 1, Resolution(28, 28))
-                timing = Timing(0.001 * (version + 1) + i * 1e-9, 1e-5, 1e-4, 0.5, 100)
-                entries[key.case_id] = BaselineEntry(key, "fp32", timing, None, 0.05, 0.02, run_id)
-            runs = {run_id: RunInfo(f"t{version}", "pytest --update-baselines", {"version": str(version)})}
-            made.append(Baseline(DEVICE, runs, entries))
-        return made
-
-
-    if __name__ == "__main__":
-        path = Path(sys.argv[1])
-        all_versions = versions()
-        for n in itertools.count():
-            baseline = all_versions[n % len(all_versions)]
-            if n % 2:
-                write_atomically(path, baseline)
-            else:
-                (run_id, run), = baseline.runs.items()
-                update_baseline(path, DEVICE, baseline.entries.values(), run_id, run)
-            if n == 0:
-                print("ready", flush=True)
-    """
-)
-
-
-def test_kill_9_at_any_moment_leaves_a_complete_version(tmp_path: Path) -> None:
-    script = tmp_path / "writer.py"
-    script.write_text(WRITER)
-    namespace: dict[str, Any] = {}
-    exec(compile(WRITER, str(script), "exec"), namespace)  # the same versions the writer cycles through
-    versions = namespace["versions"]()
-    complete = {json.dumps(to_json(v), indent=2) + "\n": v for v in versions}
-    path = tmp_path / "baselines" / "test-gpu.json"
-    rng = random.Random(20240607)
-    started = time.monotonic()
-    for kill in range(30):
-        left = set(os.listdir(path.parent)) if path.parent.exists() else set()
-        writer = subprocess.Popen([sys.executable, str(script), str(path)], stdout=subprocess.PIPE)
-        try:
-            assert writer.stdout is not None
-            assert writer.stdout.readline() == b"ready\n"
-            if kill % 2:  # at a random moment, reading all the while: readers see old or new, never half
-                deadline = time.monotonic() + rng.uniform(0.0, 0.08)
-                while time.monotonic() < deadline:
-                    assert path.read_text(encoding="utf-8") in complete, "a reader saw a partial baseline"
-            else:  # as soon as a new temporary file shows a write under way (most of a cycle is serialising)
-                deadline = time.monotonic() + 1.0
-                while time.monotonic() < deadline and not any(
-                    name.endswith(".tmp") and name not in left for name in os.listdir(path.parent)
-                ):
-                    pass
-        finally:
-            writer.kill()
-            writer.wait()
-            writer.stdout.close()  # type: ignore[union-attr]
-        text = path.read_text(encoding="utf-8")
-        assert text in complete, "a kill -9 left a partial baseline"
-        assert load_baseline(path) == complete[text]
-    leftovers = [p for p in path.parent.iterdir() if p.name.endswith(".tmp")]
-    assert len(leftovers) >= 5, "too few kills landed inside a write; the test proved little"
-    assert time.monotonic() - started < 30
+# ---------------------------------------------------------------- locking
+# Atomic replacement, and kill -9 in the window it protects, are tested in test_atomic_write.py.
 
 
 def _updates(workers: int, per_worker: int) -> list[tuple[Any, ...]]:
