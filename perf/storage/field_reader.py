@@ -5,9 +5,13 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar, overload
 
 from perf.core.baselines import BaselineError
+
+T = TypeVar("T")
+U = TypeVar("U")
+D = TypeVar("D")
 
 
 class FieldReader:
@@ -21,7 +25,12 @@ class FieldReader:
             f"{self.path}: {where}: {problem} (fix the field, or restore the file with git; it was not modified)"
         )
 
-    def get(self, obj: Any, key: str, kind: type | tuple[type, ...], where: str) -> Any:
+    @overload
+    def get(self, obj: Any, key: str, kind: type[T], where: str) -> T: ...
+    @overload
+    def get(self, obj: Any, key: str, kind: tuple[type[T], type[U]], where: str) -> T | U: ...
+    def get(self, obj: Any, key: str, kind: type[Any] | tuple[type[Any], ...], where: str) -> Any:
+        """obj[key], which must be of kind (a type, or a pair of types: either); bool is never a number."""
         if not isinstance(obj, dict):
             raise self.fail(where, "expected an object")
         if key not in obj:
@@ -31,7 +40,7 @@ class FieldReader:
             raise self.fail(f"{where}.{key}", f"expected {_kind_name(kind)}, got {type(value).__name__}")
         return value
 
-    def optional(self, obj: Any, key: str, read: Callable[[Any, str, str], Any], where: str, default: Any) -> Any:
+    def optional(self, obj: Any, key: str, read: Callable[[Any, str, str], T], where: str, default: D) -> T | D:
         """A field later schema additions made optional: absent or null is the default, else read it strictly."""
         if isinstance(obj, dict) and obj.get(key) is None:
             return default
@@ -48,7 +57,7 @@ class FieldReader:
         return value
 
     def count(self, obj: Any, key: str, where: str, minimum: int = 0) -> int:
-        value = int(self.get(obj, key, int, where))
+        value = self.get(obj, key, int, where)
         if value < minimum:
             raise self.fail(f"{where}.{key}", f"expected an integer >= {minimum}, got {value}")
         return value
@@ -64,7 +73,7 @@ class FieldReader:
         return dict(obj)
 
 
-def _kind_name(kind: type | tuple[type, ...]) -> str:
+def _kind_name(kind: type[Any] | tuple[type[Any], ...]) -> str:
     kinds = kind if isinstance(kind, tuple) else (kind,)
     names = {"dict": "an object", "list": "a list", "str": "a string", "int": "an integer", "float": "a number"}
     return " or ".join(names.get(k.__name__, k.__name__) for k in kinds)
