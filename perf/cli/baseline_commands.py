@@ -16,6 +16,7 @@ from perf.core.tolerance import retolerated
 from perf.report.baselines import entries_to_prune, render_diff, render_removals, render_show
 from perf.report.conversion import render_conversion
 from perf.storage.baseline_file import load_baseline, remove_entries, rewrite, update_baseline
+from perf.storage.baseline_schema import render_baseline_schema
 from perf.storage.benchmark_json import read_benchmark_json
 
 
@@ -100,3 +101,8 @@ def retolerate(args: argparse.Namespace) -> list[str]:
     if args.dry_run:
         return [*changes, *kept, f"dry run: {len(changes)} of {total} tolerances would change; file unchanged"]
     return [*changes, *kept, f"recomputed {len(changes)} of {total} time tolerances in {args.file}"]
+
+
+def schema(_: argparse.Namespace) -> list[str]:
+    """The baseline file's JSON Schema, as docs/baseline.schema.json holds it."""
+    return [render_baseline_schema().rstrip("\n")]

@@ -60,9 +60,15 @@ def _parser() -> argparse.ArgumentParser:
     retolerate.add_argument("--time-tolerance", type=fraction, default=DEFAULT_TIME_TOLERANCE, help=_LEAST_HELP)
     retolerate.add_argument("--dry-run", action="store_true", help="list what would change, write nothing")
     retolerate.set_defaults(run=baseline_commands.retolerate)
+    schema = actions.add_parser("schema", help=_SCHEMA_HELP, description=_SCHEMA_HELP)
+    schema.set_defaults(run=baseline_commands.schema)
     return parser
 
 
+_SCHEMA_HELP = (
+    "print the JSON Schema (draft 2020-12) of a baseline file, generated from the codec's field table; "
+    "docs/baseline.schema.json is its output"
+)
 _RETOLERATE_HELP = (
     "recompute each entry's time tolerance from its own recorded rounds under this version's policy (after the "
     "policy changed); timings, memory and runs are kept. A tolerance edited by hand or recorded with another "

@@ -22,9 +22,21 @@ def write_text_atomically(path: Path, text: str) -> None:
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
-    directory = os.open(path.parent, os.O_RDONLY)
+    _sync_folder(path.parent)
+
+
+def _sync_folder(folder: Path) -> None:
+    """Make the rename itself durable. Best effort: the file is already replaced, so a folder that cannot be
+    synced (some filesystems refuse fsync on a directory) must not report the write as failed, which would tell
+    the caller that the old file is still there."""
+    try:
+        directory = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
     try:
         os.fsync(directory)
+    except OSError:
+        pass
     finally:
         os.close(directory)
 

@@ -164,6 +164,24 @@ def test_a_fault_after_the_temporary_is_written_and_before_the_rename_leaves_the
     assert leftovers(seam.target.parent) == []
 
 
+def test_a_folder_that_cannot_be_synced_after_the_rename_is_no_failed_write(
+    seam: Seam, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The file is replaced by then: an error would tell the caller the old file is still there.
+    seam.target.write_text(OLD)
+    real_fsync = os.fsync
+
+    def refuses_folders(fd: int) -> None:
+        if stat.S_ISDIR(os.fstat(fd).st_mode):
+            raise OSError(errno.EINVAL, "Invalid argument")
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", refuses_folders)
+    write_text_atomically(seam.target, NEW)
+    assert seam.target.read_text() == NEW
+    assert leftovers(seam.target.parent) == []
+
+
 @pytest.mark.parametrize("mode", [0o600, 0o640, 0o444], ids=oct)
 def test_the_target_keeps_its_permission_bits(tmp_path: Path, mode: int) -> None:
     path = tmp_path / "b.json"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 import torch
@@ -38,3 +39,9 @@ def test_an_unknown_command_is_a_usage_error(capsys: pytest.CaptureFixture[str])
         main(["nonsense"])
     assert exit_.value.code == 2
     assert "invalid choice" in capsys.readouterr().err
+
+
+def test_baseline_schema_prints_the_committed_schema(capsys: pytest.CaptureFixture[str]) -> None:
+    committed = Path(__file__).resolve().parents[2] / "docs" / "baseline.schema.json"
+    assert main(["baseline", "schema"]) == 0
+    assert capsys.readouterr().out == committed.read_text()  # the regeneration command the schema test names
