@@ -16,7 +16,9 @@ from perf.hardware.device import DTYPES, reduced_precision
 from perf.workloads.correctness import MODEL_TOLERANCE, as_tensor_list
 from perf.workloads.runtime import Outputs, Prepared, Reference, Runtime
 
-INSTALL_HINT = "pip install -e '.[vggt]', or put facebookresearch/vggt's source on PYTHONPATH"
+INSTALL_HINT = (
+    "pip install -r requirements/vggt.txt (vggt is not on PyPI), or put facebookresearch/vggt's source on PYTHONPATH"
+)
 
 
 class ModelError(Exception):
