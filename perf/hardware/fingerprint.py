@@ -183,9 +183,8 @@ def suite_revision() -> str:
     pip installed from, if any."""
     checkout = Path(__file__).resolve().parents[2]
     head = _git(checkout, "rev-parse", "HEAD")
-    if not head:
-        installed = _installed_revision("vggt-perf")
-        return installed if installed.startswith(__version__) else f"{__version__} {installed}".strip()
+    if not head:  # an installed suite's version is __version__ (pyproject reads it from there)
+        return _installed_revision("vggt-perf") or __version__
     dirty = "-dirty" if _git(checkout, "status", "--porcelain", "--untracked-files=no", "--", "perf") else ""
     return f"{__version__} {head}{dirty}"
 

@@ -415,3 +415,14 @@ def test_each_gpu_of_a_host_with_several_kinds_gets_its_own_baseline_slug(monkey
     described = [describe_device(torch.device("cuda", index)) for index in gpus]
     assert [d["slug"] for d in described] == ["nvidia-h100-80gb-hbm3", "nvidia-h200"]
     assert described[0]["total_memory_bytes"] != described[1]["total_memory_bytes"]
+
+
+def test_a_suite_neither_checked_out_nor_installed_records_its_version_alone(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    def not_found(name: str) -> None:
+        raise importlib.metadata.PackageNotFoundError(name)
+
+    monkeypatch.setattr(perf.hardware.fingerprint, "__file__", str(tmp_path / "perf" / "hardware" / "fingerprint.py"))
+    monkeypatch.setattr(perf.hardware.fingerprint.importlib.metadata, "distribution", not_found)
+    assert suite_revision() == perf.__version__
