@@ -140,3 +140,24 @@ def matrix(
         )
         cases.update(CaseKey(*axis) for axis in axes)
     return sorted(cases, key=_run_order)
+
+
+def parse_case_id(case_id: str) -> CaseKey:
+    """The case a case id names (CaseKey.case_id's inverse), e.g. vggt-aggregator-sdpa-default-20f-350x518; a
+    ValueError names what is unknown. Workload and backend names hold hyphens, so they are matched as known names."""
+    for workload in sorted(WORKLOADS, key=len, reverse=True):
+        if not case_id.startswith(f"{workload}-"):
+            continue
+        rest = case_id[len(workload) + 1 :]
+        for backend in sorted(BACKEND_NAMES, key=len, reverse=True):
+            if not rest.startswith(f"{backend}-"):
+                continue
+            frames, _, resolution = rest[len(backend) + 1 :].partition("f-")
+            if not frames.isdigit() or int(frames) < 1:
+                break
+            key = CaseKey(workload, backend, int(frames), Resolution.parse(resolution))
+            if key.case_id == case_id:
+                return key
+            break
+        raise ValueError(f"case {case_id!r}: expected {workload}-BACKEND-<frames>f-HxW with a backend of {BACKEND_NAMES}")
+    raise ValueError(f"case {case_id!r}: no workload of {tuple(WORKLOADS)} starts it")

@@ -107,6 +107,7 @@ class Clocks:
     reasons: tuple[str, ...] = ()  # the limits of the samples they held down
     sm_clock_min_mhz: int = 0
     sm_clock_max_mhz: int = 0
+    sm_clock_mean_mhz: float = 0.0  # the mean over samples: time x this clock is the case's time in cycle space
 
     @property
     def suspect(self) -> str:

@@ -84,6 +84,7 @@ def summarize_clocks(samples: Sequence[ClockSample]) -> Clocks:
         reasons=tuple(THROTTLE_REASONS[bit] for bit in sorted(seen)),
         sm_clock_min_mhz=min(clocks),
         sm_clock_max_mhz=max(clocks),
+        sm_clock_mean_mhz=sum(clocks) / len(clocks),
     )
 
 

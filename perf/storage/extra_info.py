@@ -42,6 +42,7 @@ def to_extra_info(result: CaseResult, measured_backend: str, device_slug: str) -
         "throttle_reasons": list(clocks.reasons),
         "sm_clock_min_mhz": clocks.sm_clock_min_mhz,
         "sm_clock_max_mhz": clocks.sm_clock_max_mhz,
+        "sm_clock_mean_mhz": clocks.sm_clock_mean_mhz,
         "suspect": clocks.suspect,
     }
 

@@ -3,6 +3,10 @@
     python -m perf.tools.gate_trials --frames 1,8,20 --aa 20 --slowdowns 0.02,0.03,0.05,0.1 --repeats 10 \
         --out trials.json
 
+For trials across processes (docs/gate-trials.md), run it once per process with --settle 0 --aa 0 --repeats 1:
+each case's "baseline" is then that process's first measurement of it, what a gate run sees, and --case and
+--slowed pick the cases and which of them get slowed down (perf.tools.process_trials pools many such files).
+
 Each case's baseline is measured first and turned into an entry as --update-baselines does (a suspect baseline
 is reported, not refused: the trials measure the gate, whatever the GPU's state). The gate (perf.measure.case and
 perf.core.compare, as the pytest plugin runs them) then judges fresh measurements against it: --aa times unchanged, and
@@ -27,7 +31,7 @@ from perf.backends.protocol import Backend
 from perf.backends.registry import BACKENDS
 from perf.core.arguments import count, fraction, list_of, positive_int, seconds
 from perf.core.baselines import BaselineEntry
-from perf.core.catalog import README_RESOLUTION
+from perf.core.catalog import README_RESOLUTION, parse_case_id
 from perf.core.results import CaseKey, CaseResult, Outcome, Resolution
 from perf.core.tolerance import DEFAULT_MEMORY_TOLERANCE, DEFAULT_TIME_TOLERANCE, new_entry
 from perf.hardware.device import select_device
@@ -52,9 +56,10 @@ def run_trials(
     repeats: int,
     settle: int = 1,
     save: Callable[[list[dict[str, Any]], list[Trial]], None] = lambda baselines, trials: None,
+    slowed: Callable[[CaseKey], bool] = lambda key: True,
 ) -> tuple[list[dict[str, Any]], list[Trial]]:
     """Per case: `settle` measurements thrown away, the baseline, then the A/A and slowed-down trials; returns the
-    baselines and trials. Settling puts the baseline where the trials are, past the process's first measurement:
+    baselines and trials (slowdowns only for the cases `slowed` names). Settling puts the baseline where the trials are, past the process's first measurement:
     on the lent H100 that one ran 21 % slower at 8 frames than the twenty after it (a real gate's baseline and run
     both start cold, at the same place in the case order). `save` gets everything so far after each trial, so a run
     cut short keeps what it measured."""
@@ -68,7 +73,10 @@ def run_trials(
         baselines.append(
             {
                 "case_id": key.case_id,
+                "median_s": entry.timing.median_s,
                 "samples_s": list(entry.timing.samples_s),
+                "sm_clock_mean_mhz": base.clocks.sm_clock_mean_mhz,
+                "peak_memory_bytes": base.memory.peak_allocated_bytes if base.memory else None,
                 "tolerance": entry.time_tolerance,
                 "suspect": base.clocks.suspect,
             }
@@ -76,7 +84,7 @@ def run_trials(
         for _ in range(aa):
             trials.append(trial(_measured(key, workload, backend, runtime, policy), entry, key.frames, 0.0, 0.0))
             save(baselines, trials)
-        for slowdown in slowdowns:
+        for slowdown in slowdowns if slowed(key) else ():
             work, added_s = calibrated_work(runtime.device, slowdown * entry.timing.median_s)
             slower = slowed_down(workload, work)
             for _ in range(repeats):
@@ -117,7 +125,23 @@ def parse_arguments(argv: Sequence[str]) -> argparse.Namespace:
     parser.add_argument("--backend", default="sdpa-default", choices=sorted(BACKENDS))
     parser.add_argument("--frames", type=list_of(positive_int), default=(1, 8, 20))
     parser.add_argument("--resolution", type=Resolution.parse, default=README_RESOLUTION)
-    parser.add_argument("--aa", type=positive_int, default=20, help="A/A trials per case. Default: 20.")
+    parser.add_argument(
+        "--case",
+        type=parse_case_id,
+        action="append",
+        default=[],
+        metavar="CASE_ID",
+        help="a case to try, in this order (repeat); replaces --workload, --backend, --frames and --resolution",
+    )
+    parser.add_argument(
+        "--slowed",
+        type=parse_case_id,
+        action="append",
+        default=[],
+        metavar="CASE_ID",
+        help="a case that gets the slowdowns (repeat). Default: every case",
+    )
+    parser.add_argument("--aa", type=count, default=20, help="A/A trials per case. Default: 20.")
     parser.add_argument("--slowdowns", type=list_of(_slowdown), default=(0.02, 0.03, 0.05, 0.10))
     parser.add_argument("--repeats", type=positive_int, default=10, help="trials per slowdown. Default: 10.")
     parser.add_argument(
@@ -146,7 +170,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     device = select_device()
     runtime = Runtime(device, VggtModels(device, None))
     policy = RoundPolicy(arguments.warmup_time, arguments.max_time, precision=arguments.precision)
-    keys = [CaseKey(arguments.workload, arguments.backend, frames, arguments.resolution) for frames in arguments.frames]
+    keys = arguments.case or [
+        CaseKey(arguments.workload, arguments.backend, frames, arguments.resolution) for frames in arguments.frames
+    ]
+    slowed = set(arguments.slowed)
     command = " ".join(["python -m perf.tools.gate_trials", *(sys.argv[1:] if argv is None else argv)])
     environment = fingerprint(device, arguments.vggt_revision or vggt_revision())
 
@@ -163,7 +190,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         save([], [])  # at once: an unwritable --out is found before minutes of trials, and no old file looks current
         _, trials = run_trials(
-            runtime, keys, policy, arguments.aa, arguments.slowdowns, arguments.repeats, arguments.settle, save
+            runtime,
+            keys,
+            policy,
+            arguments.aa,
+            arguments.slowdowns,
+            arguments.repeats,
+            arguments.settle,
+            save,
+            lambda key: not slowed or key in slowed,
         )
     except TrialError as error:
         print(f"gate trials stopped: {error}", file=sys.stderr)

@@ -28,6 +28,7 @@ class Trial:
     rounds_ended_by: str
     suspect: str
     samples_s: tuple[float, ...] = ()  # the rounds, so the verdict can be recomputed under another policy
+    sm_clock_mean_mhz: float = 0.0  # NVML's mean SM clock over the rounds: time x clock is the cycle-space time
 
 
 def trial(result: CaseResult, entry: BaselineEntry, frames: int, slowdown: float, added_s: float) -> Trial:
@@ -50,6 +51,7 @@ def trial(result: CaseResult, entry: BaselineEntry, frames: int, slowdown: float
         result.rounds_ended_by,
         result.clocks.suspect,
         result.timing.samples_s,
+        result.clocks.sm_clock_mean_mhz,
     )
 
 
