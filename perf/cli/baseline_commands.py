@@ -11,7 +11,7 @@ from pathlib import Path
 
 from perf.core.baselines import Baseline, BaselineError
 from perf.core.catalog import BACKEND_NAMES, WORKLOADS, workload_regimes
-from perf.core.conversion import convert, device_of, update_command
+from perf.core.conversion import convert_runs, device_of, update_command
 from perf.core.tolerance import retolerated
 from perf.report.baselines import entries_to_prune, render_diff, render_removals, render_show
 from perf.report.conversion import render_conversion
@@ -54,27 +54,24 @@ def prune(args: argparse.Namespace) -> list[str]:
 def update(args: argparse.Namespace) -> list[str]:
     files = [read_benchmark_json(path) for path in args.from_json]
     device = device_of(files)
-    existing = load_baseline(args.file)
+    target = args.file / f"{device['slug']}.json" if args.file.is_dir() else args.file
+    existing = load_baseline(target)
     if existing is not None and existing.device.get("slug") != device["slug"]:
         raise BaselineError(
-            f"{args.file}: holds device {existing.device.get('slug')!r}, the benchmarks measured {device['slug']!r}; "
+            f"{target}: holds device {existing.device.get('slug')!r}, the benchmarks measured {device['slug']!r}; "
             f"name that device's own file, e.g. baselines/{device['slug']}.json (nothing was written)"
         )
-    regimes = workload_regimes()
     command = update_command(args.from_json)
-    lines: list[str] = []
-    written, result = 0, existing
-    # One run per file, as each file's pytest session would have written it; a case in two files: the later wins.
-    for file in files:
-        conversion = convert(file, command, regimes, args.time_tolerance, args.memory_tolerance)
-        lines += render_conversion(conversion)
-        if conversion.entries:
-            result = update_baseline(args.file, device, conversion.entries, file.measured_at, conversion.run)
-            written += len(conversion.entries)
-    if not written or result is None:
-        return [*lines, f"nothing written to {args.file}: no benchmark qualifies (see why above); file unchanged"]
+    conversion = convert_runs(
+        files, command, workload_regimes(), args.time_tolerance, args.memory_tolerance, args.min_runs
+    )
+    lines = render_conversion(conversion)
+    if not conversion.entries:
+        return [*lines, f"nothing written to {target}: no benchmark qualifies (see why above); file unchanged"]
+    result = update_baseline(target, device, conversion.entries, conversion.run.measured_at, conversion.run)
+    runs = f"{len(files)} process{'es' if len(files) > 1 else ''}"
     held = f"it holds {len(result.entries)} entries of {len(result.runs)} runs"
-    return [*lines, f"wrote {written} entries to {args.file}; {held}"]
+    return [*lines, f"wrote {len(conversion.entries)} entries pooled from {runs} to {target}; {held}"]
 
 
 def retolerate(args: argparse.Namespace) -> list[str]:

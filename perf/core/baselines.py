@@ -31,6 +31,13 @@ class BaselineEntry:
     memory_tolerance: float
     run: str
     evidence: Evidence = field(default_factory=Evidence)
+    # The median of each independent process that recorded the entry, in the order they ran; timing then pools
+    # them (perf.core.stats.pooled_timing). () for an entry of one process: an older file, or a single-process update.
+    process_medians_s: tuple[float, ...] = ()
+
+    @property
+    def processes(self) -> int:
+        return max(1, len(self.process_medians_s))
 
 
 @dataclass(frozen=True)

@@ -11,9 +11,13 @@ from pathlib import Path
 from perf.core.admission import baseline_refusal
 from perf.core.baselines import BaselineEntry, BaselineError, RunInfo
 from perf.core.results import CaseKey, Evidence, Memory, Outcome, Timing
+from perf.core.stats import pooled_timing
 from perf.core.tolerance import Regime, new_entry
 
 COMMAND = "python -m perf baseline update"
+# Processes an update pools per case by default: two cannot tell which of them is the odd one, and the spread of
+# three already sets a tolerance (perf.core.tolerance.between_run_tolerance); docs/gate-trials.md has the trials.
+DEFAULT_MIN_RUNS = 3
 
 
 class BenchmarkJsonError(BaselineError):
@@ -124,3 +128,98 @@ def convert(
         )
     run = RunInfo(file.measured_at, command, file.environment)
     return Conversion(file.path, run, tuple(entries), tuple(skipped))
+
+
+def convert_runs(
+    files: Sequence[BenchmarkFile],
+    command: str,
+    regimes: Mapping[str, Sequence[Regime]],
+    time_tolerance: float,
+    memory_tolerance: float,
+    min_runs: int = DEFAULT_MIN_RUNS,
+) -> Conversion:
+    """Each case measured by at least min_runs of the files (each file one independent process, in the order given)
+    as one entry pooling them: median of the processes' medians, all rounds, the tolerance widened by their spread.
+    A case admitted in fewer files is skipped with the count. One run: the first file's time, the command, and the
+    environment all files share (BenchmarkJsonError where they differ: pool processes of one environment)."""
+    if not files:
+        raise BenchmarkJsonError("no benchmark JSON files to convert")
+    environments = {tuple(sorted(file.environment.items())) for file in files}
+    if len(environments) > 1:
+        fields = sorted(
+            {
+                name
+                for file in files
+                for name in file.environment
+                if file.environment.get(name) != files[0].environment.get(name)
+            }
+        )
+        raise BenchmarkJsonError(
+            f"the runs were measured in different environments (fields {', '.join(fields)} differ between "
+            f"{', '.join(str(file.path) for file in files)}): pool processes of one environment, or update each "
+            "environment's files in a call of its own; nothing was written"
+        )
+    per_file = [convert(file, command, regimes, time_tolerance, memory_tolerance) for file in files]
+    measured: dict[str, list[tuple[SuiteBenchmark, BaselineEntry]]] = {}
+    order: list[str] = []
+    skipped: dict[str, str] = {}
+    for file, conversion in zip(files, per_file, strict=True):
+        admitted = {entry.key.case_id: entry for entry in conversion.entries}
+        for benchmark in file.benchmarks:
+            case_id = benchmark.key.case_id
+            if case_id not in order:
+                order.append(case_id)
+            if case_id in admitted:
+                measured.setdefault(case_id, []).append((benchmark, admitted[case_id]))
+        for skip in conversion.skipped:
+            skipped.setdefault(skip.case_id, skip.reason)
+    entries: list[BaselineEntry] = []
+    left_out: list[Skipped] = []
+    for case_id in order:
+        runs = measured.get(case_id, [])
+        if len(runs) < min_runs:
+            if not runs and case_id in skipped:  # refused in every run: the refusal is the reason
+                left_out.append(Skipped(case_id, skipped[case_id]))
+                continue
+            why = f"admitted in {len(runs)} of {len(files)} runs, fewer than --min-runs {min_runs}"
+            left_out.append(Skipped(case_id, f"{why} (the others: {skipped[case_id]})" if case_id in skipped else why))
+            continue
+        entries.append(_pooled_entry(runs, regimes, time_tolerance, memory_tolerance))
+    foreign = [skip for conversion in per_file for skip in conversion.skipped if skip.case_id not in order]
+    run = RunInfo(files[0].measured_at, command, files[0].environment)
+    return Conversion(files[0].path, run, tuple(entries), tuple(_unique([*foreign, *left_out])))
+
+
+def _pooled_entry(
+    runs: Sequence[tuple[SuiteBenchmark, BaselineEntry]],
+    regimes: Mapping[str, Sequence[Regime]],
+    time_tolerance: float,
+    memory_tolerance: float,
+) -> BaselineEntry:
+    """One entry of a case's runs: pooled timing, the largest peak memory (peaks repeat to the byte between
+    processes of one build; the largest never fails a later run for the allocator's rounding), the first evidence."""
+    first = runs[0][0]
+    timings = [benchmark.timing for benchmark, _ in runs if benchmark.timing is not None]
+    memories = [benchmark.memory for benchmark, _ in runs if benchmark.memory is not None]
+    memory = max(memories, key=lambda m: (m.peak_allocated_bytes, m.peak_reserved_bytes)) if memories else None
+    return new_entry(
+        first.key,
+        first.dtype,
+        pooled_timing(timings),
+        memory if len(memories) == len(runs) else None,
+        first.evidence,
+        least_time_tolerance=time_tolerance,
+        memory_tolerance=memory_tolerance,
+        regimes=regimes[first.key.workload],
+        process_medians_s=[timing.median_s for timing in timings],
+    )
+
+
+def _unique(skips: Sequence[Skipped]) -> list[Skipped]:
+    seen: set[tuple[str, str]] = set()
+    kept = []
+    for skip in skips:
+        if (skip.case_id, skip.reason) not in seen:
+            seen.add((skip.case_id, skip.reason))
+            kept.append(skip)
+    return kept

@@ -46,6 +46,34 @@ def summarize_rounds(samples_s: Sequence[float]) -> Timing:
     )
 
 
+def pooled_timing(timings: Sequence[Timing]) -> Timing:
+    """Several independent processes' timings of one case as one: its median the median of their medians (each
+    process counts once, however many rounds it took), its rounds all of theirs in process order (what the rank
+    test compares), its IQR and extremes those of all rounds. One timing is returned as it is."""
+    if not timings:
+        raise ValueError("no timings to pool")
+    if len(timings) == 1:
+        return timings[0]
+    samples = tuple(sample for timing in timings for sample in timing.samples_s)
+    overall = summarize_rounds(samples) if len(samples) == sum(t.rounds for t in timings) else None
+    return Timing(
+        median_s=statistics.median(timing.median_s for timing in timings),
+        iqr_s=overall.iqr_s if overall else statistics.median(timing.iqr_s for timing in timings),
+        min_s=min(timing.min_s for timing in timings),
+        max_s=max(timing.max_s for timing in timings),
+        rounds=sum(timing.rounds for timing in timings),
+        samples_s=samples if overall else (),
+    )
+
+
+def between_run_spread(medians_s: Sequence[float]) -> float:
+    """The relative standard deviation of independent processes' medians of one case (0 for fewer than two)."""
+    if len(medians_s) < 2:
+        return 0.0
+    center = statistics.median(medians_s)
+    return statistics.stdev(medians_s) / center if center > 0 else 0.0
+
+
 def median_interval_reach(samples_s: Sequence[float]) -> float:
     """How far the median's 95 % confidence interval reaches from the median, its farther end, relative to the
     median (rounds are skewed, so the interval is lopsided); inf while the rounds are too few for one (fewer than

@@ -9,7 +9,7 @@ from dataclasses import dataclass, replace
 
 from perf.core.baselines import Baseline, BaselineEntry
 from perf.core.results import CaseKey, Evidence, Memory, Timing
-from perf.core.stats import median_interval_reach, whole_percent_up
+from perf.core.stats import between_run_spread, median_interval_reach, whole_percent_up
 
 # The least slowdown a GPU-bound case is held to: between-run drift on the lent H100 (aggregator, 20 frames,
 # 20 A/A runs of 5 s each in one process) spanned x0.988-x1.019 of its median (sd 0.9 %), and a real 5 % slowdown
@@ -26,6 +26,13 @@ NOISE_MULTIPLIER = 2.0
 # it spans them all, so one slow round would set the tolerance): three interquartile ranges of them instead.
 IQR_MULTIPLIER = 3.0
 INTERVAL_MIN_ROUNDS = 9
+# Between processes a case moves by more than its rounds show: on the lent H200 (aggregator, 350x518, 9 processes
+# of one machine, docs/gate-trials.md) the processes' medians had a standard deviation of 1.1 % at 20 frames and
+# 0.3 % at 100. A gate run is a new process, so an entry recorded by k processes is held to at least the change
+# that the mean of a run and its confirmation re-run (perf.core.confirmation) reaches by chance once in 100: z(0.99)
+# of the spread of a mean of CONFIRMING_RUNS runs against a median of k, sqrt(1 / 2 + 1 / k) standard deviations.
+BETWEEN_Z = 2.33
+CONFIRMING_RUNS = 2
 
 
 @dataclass(frozen=True)
@@ -56,10 +63,32 @@ ATTENTION_SHORT_KERNELS = Regime(below_s=0.02, tolerance=0.1)
 ATTENTION_REGIMES = (ATTENTION_LAUNCH_BOUND, ATTENTION_SHORT_KERNELS)
 
 
-def time_tolerance_for(timing: Timing, regimes: Sequence[Regime], default: float = DEFAULT_TIME_TOLERANCE) -> float:
-    """The slowdown (as a fraction) a case is held to: the default, widened by how well its rounds know their median
-    and by the floor of every regime of its workload that its median falls in."""
-    return whole_percent_up(max(default, median_uncertainty(timing), _regime_tolerance(timing, regimes)))
+def time_tolerance_for(
+    timing: Timing,
+    regimes: Sequence[Regime],
+    default: float = DEFAULT_TIME_TOLERANCE,
+    process_medians_s: Sequence[float] = (),
+) -> float:
+    """The slowdown (as a fraction) a case is held to: the default, widened by how well its rounds know their median,
+    by how far its processes' medians spread (where several processes recorded it) and by the floor of every regime
+    of its workload that its median falls in."""
+    return whole_percent_up(
+        max(
+            default,
+            median_uncertainty(timing),
+            between_run_tolerance(process_medians_s),
+            _regime_tolerance(timing, regimes),
+        )
+    )
+
+
+def between_run_tolerance(process_medians_s: Sequence[float]) -> float:
+    """The change between processes that a confirmed verdict reaches by chance once in 100 (BETWEEN_Z); 0 for an
+    entry of one process, whose spread between processes is unknown."""
+    k = len(process_medians_s)
+    if k < 2:
+        return 0.0
+    return BETWEEN_Z * between_run_spread(process_medians_s) * math.sqrt(1 / CONFIRMING_RUNS + 1 / k)
 
 
 def median_uncertainty(timing: Timing) -> float:
@@ -88,11 +117,22 @@ def new_entry(
     least_time_tolerance: float,
     memory_tolerance: float,
     regimes: Sequence[Regime],
+    process_medians_s: Sequence[float] = (),
 ) -> BaselineEntry:
-    """An entry as an update writes it: its time tolerance widened by its rounds' noise and regime (perf.core.stats);
-    merge sets its run."""
-    time_tolerance = time_tolerance_for(timing, regimes, least_time_tolerance)
-    return BaselineEntry(key, dtype, timing, memory, time_tolerance, memory_tolerance, run="", evidence=evidence)
+    """An entry as an update writes it: its time tolerance widened by its rounds' noise, its processes' spread and its
+    regime (perf.core.stats); merge sets its run. timing pools the processes where there are several."""
+    time_tolerance = time_tolerance_for(timing, regimes, least_time_tolerance, process_medians_s)
+    return BaselineEntry(
+        key,
+        dtype,
+        timing,
+        memory,
+        time_tolerance,
+        memory_tolerance,
+        run="",
+        evidence=evidence,
+        process_medians_s=tuple(process_medians_s) if len(process_medians_s) > 1 else (),
+    )
 
 
 def retolerated(baseline: Baseline, regimes: Mapping[str, Sequence[Regime]], least_time_tolerance: float) -> Baseline:
@@ -101,7 +141,9 @@ def retolerated(baseline: Baseline, regimes: Mapping[str, Sequence[Regime]], lea
     entries = {
         case_id: replace(
             entry,
-            time_tolerance=time_tolerance_for(entry.timing, regimes[entry.key.workload], least_time_tolerance),
+            time_tolerance=time_tolerance_for(
+                entry.timing, regimes[entry.key.workload], least_time_tolerance, entry.process_medians_s
+            ),
         )
         if entry.key.workload in regimes
         else entry

@@ -131,6 +131,17 @@ ENTRY_FIELDS: tuple[Field[BaselineEntry], ...] = (
         optional=True,
         default=0.0,
     ),
+    Field(
+        "process_medians_s",
+        Kind.SAMPLES,
+        lambda e: list(e.process_medians_s),
+        "The median of each independent process that recorded the entry, seconds, in the order they ran (at least "
+        "two); the entry's timing pools them: median_s is their median, samples_s all their rounds. Absent in an "
+        "entry of one process.",
+        optional=True,
+        default=(),
+        omit_empty=True,
+    ),
     Field("run", Kind.TEXT, lambda e: e.run, "The id of the run under 'runs' that measured the entry."),
 )
 
@@ -175,6 +186,10 @@ def _entry_from_json(read: FieldReader, raw: Any, where: str) -> BaselineEntry:
     v = _read(read, ENTRY_FIELDS, raw, where)
     if v["samples_s"] and len(v["samples_s"]) != v["rounds"]:
         raise read.fail(f"{where}.samples_s", f"holds {len(v['samples_s'])} rounds, rounds says {v['rounds']}")
+    if len(v["process_medians_s"]) == 1:
+        raise read.fail(f"{where}.process_medians_s", "holds one process: an entry of one process has none")
+    if any(median < MIN_MEDIAN_S for median in v["process_medians_s"]):
+        raise read.fail(f"{where}.process_medians_s", f"holds a median below {MIN_MEDIAN_S:g} s")
     allocated, reserved = (v[name] for name in MEMORY_FIELDS)
     if (allocated is None) != (reserved is None):
         raise read.fail(f"{where}.{MEMORY_FIELDS[1]}", f"must be null exactly where {MEMORY_FIELDS[0]} is")
@@ -187,6 +202,7 @@ def _entry_from_json(read: FieldReader, raw: Any, where: str) -> BaselineEntry:
         v["memory_tolerance"],
         v["run"],
         Evidence(v["attention_kernel"], v["relative_error"], v["compile_s"]),
+        tuple(v["process_medians_s"]),
     )
 
 

@@ -237,6 +237,8 @@ def test_the_tolerance_options_are_read(h100_copy: Path, capsys: pytest.CaptureF
         "update",
         "--from-json",
         G350,
+        "--min-runs",
+        "1",
         "--time-tolerance",
         "0.3",
         "--memory-tolerance",
@@ -260,7 +262,7 @@ def test_g350_into_a_copy_of_the_h100_file_replaces_its_cases_and_keeps_every_ot
 ) -> None:
     before = load_baseline(h100_copy)
     assert before is not None
-    code, out, err = run_cli(capsys, "baseline", "update", "--from-json", G350, h100_copy)
+    code, out, err = run_cli(capsys, "baseline", "update", "--from-json", G350, "--min-runs", "1", h100_copy)
     assert (code, err) == (0, [])
     after = load_baseline(h100_copy)  # what was written validates
     assert after is not None
@@ -282,7 +284,8 @@ def test_g350_into_a_copy_of_the_h100_file_replaces_its_cases_and_keeps_every_ot
     assert out[0] == f"{G350}: run {new_run}, 24 entries, 0 skipped"
     assert sum(line.startswith("  wrote ") for line in out) == 24
     assert (
-        out[-1] == f"wrote 24 entries to {h100_copy}; it holds {len(after.entries)} entries of {len(after.runs)} runs"
+        out[-1] == f"wrote 24 entries pooled from 1 process to {h100_copy}; "
+        f"it holds {len(after.entries)} entries of {len(after.runs)} runs"
     )
 
 
