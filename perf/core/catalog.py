@@ -159,5 +159,7 @@ def parse_case_id(case_id: str) -> CaseKey:
             if key.case_id == case_id:
                 return key
             break
-        raise ValueError(f"case {case_id!r}: expected {workload}-BACKEND-<frames>f-HxW with a backend of {BACKEND_NAMES}")
+        raise ValueError(
+            f"case {case_id!r}: expected {workload}-BACKEND-<frames>f-HxW with a backend of {BACKEND_NAMES}"
+        )
     raise ValueError(f"case {case_id!r}: no workload of {tuple(WORKLOADS)} starts it")

@@ -8,11 +8,13 @@ from collections.abc import Sequence
 import pytest
 
 from perf.core.baselines import Baseline, BaselineError
+from perf.core.confirmation import as_result, first_run_verdicts, standing_failures, to_confirm
 from perf.core.environment_diff import environment_drift, strict_env_error
 from perf.pytest_plugin.benchmark_flags import refuse_replaced_flags, time_table_in_seconds
 from perf.pytest_plugin.distribution import is_xdist_worker
 from perf.pytest_plugin.state import SuiteState, run_environment
 from perf.storage.baseline_file import load_baseline
+from perf.storage.benchmark_json import read_benchmark_json
 
 CASE_FIXTURE = "perf_case"  # the benchmark test's parameter: one test per case of the selected matrix
 
@@ -34,6 +36,35 @@ def deselect_non_benchmarks(config: pytest.Config, items: list[pytest.Item]) -> 
     if others:
         config.hook.pytest_deselected(items=others)
         items[:] = [item for item in items if "benchmark" in getattr(item, "fixturenames", ())]
+
+
+def select_for_confirmation(config: pytest.Config, state: SuiteState, items: list[pytest.Item]) -> None:
+    """--confirm-from: keep only the cases whose time regressed in the first run, judged against this baseline; record
+    their first results, and the first run's other failures, which fail this run as they are."""
+    path = state.options.confirm_from
+    assert path is not None
+    try:
+        first_file = read_benchmark_json(path)
+    except BaselineError as error:
+        raise pytest.UsageError(f"--confirm-from: {error}") from None
+    devices = {benchmark.device_slug for benchmark in first_file.benchmarks}
+    if devices != {state.device["slug"]}:
+        raise pytest.UsageError(
+            f"--confirm-from {path}: measured on {', '.join(sorted(devices))}, this run is on {state.device['slug']!r}; "
+            "confirm a run on the device that made it"
+        )
+    baseline = checked_baseline(state)
+    entries = baseline.entries if baseline else {}
+    first = {benchmark.key.case_id: as_result(benchmark) for benchmark in first_file.benchmarks}
+    verdicts = first_run_verdicts(first, entries, state.options.require_baseline)
+    again = set(to_confirm(verdicts))
+    state.record.first.update({case_id: first[case_id] for case_id in again})
+    state.record.standing.extend(standing_failures(verdicts.values()))
+    kept = [item for item in items if (ids := case_ids_of([item])) and ids[0] in again]
+    dropped = [item for item in items if item not in kept]
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+    items[:] = kept
 
 
 def prepare_run(config: pytest.Config, state: SuiteState, items: Sequence[pytest.Item]) -> None:

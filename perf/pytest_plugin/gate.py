@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from perf.core.compare import judge
+from perf.core.confirmation import confirm
 from perf.core.results import CaseKey, Outcome, VerdictKind
 from perf.measure.case import measure_case
 from perf.pytest_plugin.options import SuiteOptions
@@ -36,7 +37,12 @@ def run_case(state: SuiteState, key: CaseKey, benchmark: Any) -> None:
     state.record.measured[key.case_id] = MeasuredCase(result, backend)
     benchmark.extra_info.update(to_extra_info(result, backend, state.device["slug"]))
     baseline = state.record.baseline
-    verdict = judge(result, baseline.entries.get(key.case_id) if baseline else None, options.require_baseline)
+    entry = baseline.entries.get(key.case_id) if baseline else None
+    first = state.record.first.get(key.case_id)
+    if first is not None and entry is not None:  # --confirm-from: both runs together decide
+        verdict = confirm(first, result, entry)
+    else:
+        verdict = judge(result, entry, options.require_baseline)
     state.record.verdicts.append(verdict)
     if result.outcome is Outcome.WRONG:
         pytest.fail(f"WRONG {verdict.reason}", pytrace=False)
@@ -44,3 +50,20 @@ def run_case(state: SuiteState, key: CaseKey, benchmark: Any) -> None:
         pytest.skip(verdict.reason)
     if verdict.kind is VerdictKind.REGRESSION and not options.update_baselines:
         pytest.fail(f"REGRESSION {verdict.reason}", pytrace=False)
+
+
+def confirmation_outcome(session: pytest.Session, state: SuiteState) -> None:
+    """--confirm-from: the first run's standing failures join the verdicts and fail the session; a first run with
+    nothing to confirm passes (pytest would say "no tests ran")."""
+    record = state.record
+    record.verdicts.extend(record.standing)
+    confirmed = sum(1 for v in record.verdicts if v.case_id in record.first and v.kind is VerdictKind.REGRESSION)
+    record.notes.append(
+        f"vggt-perf: confirmation of {state.options.confirm_from}: {len(record.first)} time regressions re-measured, "
+        f"{confirmed} confirmed; {len(record.standing)} other failures of the first run stand"
+    )
+    record.notes.extend(f"vggt-perf: {v.reason}" for v in record.verdicts if v.case_id in record.first)
+    if record.standing:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+    elif not record.first and session.exitstatus == pytest.ExitCode.NO_TESTS_COLLECTED:
+        session.exitstatus = pytest.ExitCode.OK

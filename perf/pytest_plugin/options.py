@@ -40,6 +40,7 @@ class SuiteOptions:
     benchmark_only: bool  # pytest-benchmark's --benchmark-only: unit tests are deselected, not skipped
     benchmark_skip: bool  # pytest-benchmark's --benchmark-skip (less --benchmark-only): no case runs
     github_summary: Path | None = None  # where the verdicts go as markdown (a CI job summary), with annotations
+    confirm_from: Path | None = None  # a first gate run's --benchmark-json: re-measure its time regressions only
 
 
 def _substitution(text: str) -> tuple[str, str]:
@@ -125,6 +126,16 @@ def _add_baseline_options(add: Any) -> None:
         action="store_true",
         default=False,
         help="write measured cases into the baseline file, keeping all other entries. Default: off.",
+    )
+    add(
+        "--confirm-from",
+        type=Path,
+        default=None,
+        metavar="FIRST.json",
+        help="confirm a gate run: re-measure, in this fresh process, only the cases whose time regressed in FIRST.json "
+        "(that run's --benchmark-json), judged against the baseline again, and fail a case only where both runs "
+        "together regress (their geometric mean beyond its tolerance); the first run's other failures (wrong "
+        "outputs, memory) fail this run too. Default: off.",
     )
     add(
         "--require-baseline",
@@ -214,7 +225,10 @@ def read_options(config: pytest.Config) -> SuiteOptions:
         benchmark_only=get("--benchmark-only", False),
         benchmark_skip=get("--benchmark-skip", False) and not get("--benchmark-only", False),
         github_summary=get("--github-summary"),
+        confirm_from=get("--confirm-from"),
     )
+    if options.update_baselines and options.confirm_from:
+        raise pytest.UsageError("--confirm-from re-measures a gate run's regressions: it cannot write baselines")
     if options.update_baselines and options.substitute_backend:
         raise pytest.UsageError("--substitute-backend measures another kernel: it cannot write baselines")
     if options.update_baselines and get("--benchmark-disable", False) and not get("--benchmark-enable", False):

@@ -18,7 +18,7 @@ from perf.core.results import CaseKey
 from perf.pytest_plugin import collection
 from perf.pytest_plugin.benchmark_flags import record_suite_rounds, refuse_histogram_without_pygal
 from perf.pytest_plugin.distribution import refuse_distributed_cases
-from perf.pytest_plugin.gate import run_case
+from perf.pytest_plugin.gate import confirmation_outcome, run_case
 from perf.pytest_plugin.header import header_lines
 from perf.pytest_plugin.options import add_options, read_options
 from perf.pytest_plugin.state import STATE, SuiteState, configure_suite, run_environment
@@ -49,6 +49,8 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     if config.stash[STATE].options.benchmark_only:
         collection.deselect_non_benchmarks(config, items)
+    if config.stash[STATE].options.confirm_from:
+        collection.select_for_confirmation(config, config.stash[STATE], items)
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
@@ -85,7 +87,11 @@ def vggt_perf(request: pytest.FixtureRequest) -> Callable[[CaseKey, Any], None]:
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
     state = session.config.stash.get(STATE, None)
-    if state is None or not state.record.measured:
+    if state is None:
+        return
+    if state.options.confirm_from:
+        confirmation_outcome(session, state)
+    if not state.record.measured:
         return
     state.record.verdicts.extend(missing_verdicts(collection.expected_ids(state), state.record.measured))
     if state.options.update_baselines:

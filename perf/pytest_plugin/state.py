@@ -40,6 +40,8 @@ class RunRecord:
     measured: dict[str, MeasuredCase] = field(default_factory=dict)
     verdicts: list[Verdict] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # what an update wrote or held back, for the summary
+    first: dict[str, CaseResult] = field(default_factory=dict)  # --confirm-from: the first run's results to confirm
+    standing: list[Verdict] = field(default_factory=list)  # --confirm-from: the first run's failures, not re-measured
 
     def results(self) -> dict[str, CaseResult]:
         return {case_id: measured.result for case_id, measured in self.measured.items()}

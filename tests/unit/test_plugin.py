@@ -530,3 +530,80 @@ def test_an_update_says_which_tolerances_it_re_derived(suite: pytest.Pytester) -
     after = json.loads(path.read_text())["entries"][DEFAULT]["time_tolerance"]
     listed = [line for line in result.outlines if line.startswith(f"vggt-perf: {DEFAULT}: time_tolerance")]
     assert bool(listed) == (after != document["entries"][DEFAULT]["time_tolerance"])
+
+
+# ---------------------------------------------------------------- --confirm-from: a fresh process confirms
+
+
+def _slowed_first_run(suite: pytest.Pytester, path: Path, factor: float) -> Path:
+    """A first gate run's JSON whose MATH case ran `factor` times slower than it did."""
+    first = suite.path / "first.json"
+    assert run(suite, path, *BOTH, "--benchmark-json", str(first)).ret in (pytest.ExitCode.OK, 1)
+    document = json.loads(first.read_text())
+    for benchmark in document["benchmarks"]:
+        if benchmark["name"].endswith(f"[{MATH}]"):
+            stats = benchmark["stats"]
+            stats["data"] = [sample * factor for sample in stats["data"]]
+            for name in ("min", "max", "mean", "median", "q1", "q3", "iqr", "stddev", "total"):
+                stats[name] *= factor
+    first.write_text(json.dumps(document))
+    return first
+
+
+def test_a_regression_seen_again_in_the_confirmation_run_fails_it_and_only_that_case_is_re_measured(
+    suite: pytest.Pytester,
+) -> None:
+    path, document = measured_baseline(suite)
+    document["entries"][MATH]["median_s"] /= 100
+    document["entries"][MATH]["samples_s"] = [s / 100 for s in document["entries"][MATH]["samples_s"]]
+    path.write_text(json.dumps(document, indent=2))
+    first = _slowed_first_run(suite, path, 1.0)  # measured against the fast baseline: x100
+
+    result = run(suite, path, *BOTH, "--confirm-from", str(first))
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    result.assert_outcomes(failed=1, deselected=1)
+    reported = [line for line in result.outlines if line.startswith(f"REGRESSION {MATH}: ")]
+    assert len(reported) == 1 and "; confirmed on re-run: x" in reported[0], result.outlines
+    assert f"vggt-perf: confirmation of {first}: 1 time regressions re-measured, 1 confirmed; " in "\n".join(
+        result.outlines
+    )
+    no_traceback(result)
+
+
+def test_a_first_run_slowdown_the_re_run_does_not_repeat_passes_saying_not_confirmed(suite: pytest.Pytester) -> None:
+    path, _ = measured_baseline(suite)
+    first = _slowed_first_run(suite, path, 30.0)  # x30 beyond the +900 % tolerance; the re-run is back at x1
+
+    result = run(suite, path, *BOTH, "--confirm-from", str(first))
+    assert result.ret == pytest.ExitCode.OK, result.outlines
+    result.assert_outcomes(passed=1, deselected=1)
+    rows = verdicts(result)
+    assert list(rows) == [MATH] and rows[MATH][0] == "PASS"
+    assert any(f"{MATH}: not confirmed: x" in line for line in result.outlines), result.outlines
+
+
+def test_a_confirmation_with_nothing_to_confirm_passes_and_a_standing_failure_fails_it(suite: pytest.Pytester) -> None:
+    path, _ = measured_baseline(suite)
+    first = _slowed_first_run(suite, path, 1.0)
+    result = run(suite, path, *BOTH, "--confirm-from", str(first))
+    assert result.ret == pytest.ExitCode.OK, result.outlines  # not pytest's "no tests ran"
+    document = json.loads(first.read_text())
+    document["benchmarks"][0]["extra_info"]["outcome"] = "wrong"
+    document["benchmarks"][0]["extra_info"]["reason"] = "computes a wrong output"
+    first.write_text(json.dumps(document))
+    result = run(suite, path, *BOTH, "--confirm-from", str(first))
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    rows = verdicts(result)
+    assert [kind for kind, _ in rows.values()] == ["WRONG"]
+    assert any("(first run; not re-measured: a re-run cannot change it)" in line for line in result.outlines)
+
+
+def test_confirm_from_cannot_update_baselines_nor_read_a_broken_file(suite: pytest.Pytester) -> None:
+    path = suite.path / "baselines" / "cpu.json"
+    result = run(suite, path, *BOTH, "--confirm-from", "x.json", "--update-baselines")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    broken = suite.path / "broken.json"
+    broken.write_text("{")
+    result = run(suite, path, *BOTH, "--confirm-from", str(broken))
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    assert any(line.startswith("ERROR: --confirm-from: ") for line in result.errlines), result.errlines
