@@ -59,11 +59,12 @@ def run_trials(
     slowed: Callable[[CaseKey], bool] = lambda key: True,
 ) -> tuple[list[dict[str, Any]], list[Trial]]:
     """Per case: `settle` measurements thrown away, the baseline, then the A/A and slowed-down trials; returns the
-    baselines and trials (slowdowns only for the cases `slowed` names). Settling puts the baseline where the trials are, past the process's first measurement:
-    on the lent H100 that one ran 21 % slower at 8 frames than the twenty after it (a real gate's baseline and run
-    both start cold, at the same place in the case order). `save` gets everything so far after each trial, so a run
-    cut short keeps what it measured."""
-    baselines, trials = [], []
+    baselines and trials (slowdowns only for the cases `slowed` names). Settling puts the baseline where the trials
+    are, past the process's first measurement: on the lent H100 that one ran 21 % slower at 8 frames than the twenty
+    after it (a real gate's baseline and run both start cold, at the same place in the case order). `save` gets
+    everything so far after each baseline and trial, so a run cut short keeps what it measured."""
+    baselines: list[dict[str, Any]] = []
+    trials: list[Trial] = []
     for key in keys:
         workload, backend = WORKLOADS[key.workload], BACKENDS[key.backend]
         for _ in range(settle):
@@ -81,6 +82,7 @@ def run_trials(
                 "suspect": base.clocks.suspect,
             }
         )
+        save(baselines, trials)  # a case without trials is kept too (the model with --aa 0 was lost before this)
         for _ in range(aa):
             trials.append(trial(_measured(key, workload, backend, runtime, policy), entry, key.frames, 0.0, 0.0))
             save(baselines, trials)

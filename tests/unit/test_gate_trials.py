@@ -185,7 +185,7 @@ def test_trials_settle_first_and_save_everything_after_each_trial(monkeypatch: p
     assert len(medians) == 2 + 1 + 2 + 1  # settling, baseline, A/A, one slowdown
     assert baselines[0]["samples_s"] == [1.002] * 6  # the third measurement: two were thrown away
     assert [t.samples_s for t in trials] == [(1.003,) * 6, (1.004,) * 6, (1.005,) * 6]
-    assert saved == [(1, [1.003]), (1, [1.003, 1.004]), (1, [1.003, 1.004, 1.005])]
+    assert saved == [(1, []), (1, [1.003]), (1, [1.003, 1.004]), (1, [1.003, 1.004, 1.005])]
 
 
 def test_an_interrupted_run_keeps_the_trials_measured_before_it(
@@ -213,3 +213,13 @@ def test_an_unwritable_out_is_one_line_before_any_trial(tmp_path: Path, capsys: 
     assert main([*arguments, "--out", str(out)]) == 2
     error = capsys.readouterr().err.strip()
     assert error.startswith(f"gate trials stopped: --out {out} cannot be written (") and "\n" not in error
+
+
+def test_a_case_without_trials_is_saved_with_its_baseline(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    counted_measurements(monkeypatch)
+    out = tmp_path / "trials.json"
+    arguments = ["--case", "attention-sdpa-math-1f-28x28", "--aa", "0", "--settle", "0", "--slowdowns", "0.03"]
+    main([*arguments, "--slowed", "attention-sdpa-math-2f-28x28", "--out", str(out)])
+    document = json.loads(out.read_text())
+    assert [b["case_id"] for b in document["baselines"]] == ["attention-sdpa-math-1f-28x28"]
+    assert document["trials"] == []  # not slowed: only its baseline, the process's first measurement
