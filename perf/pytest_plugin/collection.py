@@ -50,8 +50,8 @@ def select_for_confirmation(config: pytest.Config, state: SuiteState, items: lis
     devices = {benchmark.device_slug for benchmark in first_file.benchmarks}
     if devices != {state.device["slug"]}:
         raise pytest.UsageError(
-            f"--confirm-from {path}: measured on {', '.join(sorted(devices))}, this run is on {state.device['slug']!r}; "
-            "confirm a run on the device that made it"
+            f"--confirm-from {path}: measured on {', '.join(sorted(devices))}, this run is on "
+            f"{state.device['slug']!r}; confirm a run on the device that made it"
         )
     baseline = checked_baseline(state)
     entries = baseline.entries if baseline else {}
