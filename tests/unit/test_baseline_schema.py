@@ -27,7 +27,8 @@ COMMITTED_SCHEMA = ROOT / "docs" / "baseline.schema.json"
 BASELINES = sorted((ROOT / "baselines").glob("*.json"))
 VALIDATOR = jsonschema.Draft202012Validator(baseline_json_schema())
 PATH = Path("b.json")
-OPTIONAL_FIELDS = ["samples_s", "attention_kernel", "relative_error", "compile_s", "process_medians_s"]  # older files lack them
+# Older files lack them.
+OPTIONAL_FIELDS = ["samples_s", "attention_kernel", "relative_error", "compile_s", "process_medians_s"]
 
 
 def schema_accepts(document: Any) -> bool:
