@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import NoReturn
 
-from perf.cli import baseline_commands
+from perf.cli import baseline_commands, paired_command
 from perf.core.arguments import fraction
 from perf.core.baselines import BaselineError
 from perf.core.tolerance import DEFAULT_MEMORY_TOLERANCE, DEFAULT_TIME_TOLERANCE
@@ -62,6 +62,7 @@ def _parser() -> argparse.ArgumentParser:
     retolerate.set_defaults(run=baseline_commands.retolerate)
     schema = actions.add_parser("schema", help=_SCHEMA_HELP, description=_SCHEMA_HELP)
     schema.set_defaults(run=baseline_commands.schema)
+    paired_command.add_parser(commands)
     return parser
 
 
@@ -112,7 +113,10 @@ def _add_update(actions: argparse._SubParsersAction[_Parser]) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    args = _parser().parse_args(arguments)
+    if args.command == "paired":  # answers an exit code of its own: 1 for a regression
+        return paired_command.run(args, arguments)
     try:
         lines = args.run(args)
     except BaselineError as error:

@@ -25,13 +25,26 @@ MAY_IMPORT = {
     "backends": {"core", "hardware"},
     "workloads": {"core", "hardware", "backends"},
     "measure": {"core", "hardware", "backends", "workloads"},
-    "cli": {"core", "storage", "report", "hardware", "backends"},
+    "cli": {"core", "storage", "report", "hardware", "backends", "paired"},
     "pytest_plugin": {"core", "storage", "report", "hardware", "backends", "workloads", "measure"},
     "tools": {"core", "storage", "report", "hardware", "backends", "workloads", "measure"},
     "benchmarks": {"core"},
+    # the paired A/B gate: drives two worker processes; only `python -m perf paired` (cli) imports it
+    "paired": {"core", "storage", "report", "hardware", "backends", "workloads", "measure", "tools"},
 }
 # Modules that must import neither torch nor pytest: the pure layers and the baseline commands.
-TORCH_FREE = ["perf.core", "perf.storage", "perf.report", "perf.cli.main", "perf.cli.baseline_commands"]
+TORCH_FREE = [
+    "perf.core",
+    "perf.storage",
+    "perf.report",
+    "perf.cli.main",
+    "perf.cli.baseline_commands",
+    "perf.cli.paired_command",
+    "perf.paired.protocol",
+    "perf.paired.request",
+    "perf.paired.judgement",
+    "perf.paired.worker",
+]
 
 
 def module_name(path: Path) -> str:
