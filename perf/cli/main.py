@@ -9,8 +9,9 @@ from pathlib import Path
 from typing import NoReturn
 
 from perf.cli import baseline_commands, paired_command
-from perf.core.arguments import fraction
+from perf.core.arguments import fraction, positive_int
 from perf.core.baselines import BaselineError
+from perf.core.conversion import DEFAULT_MIN_RUNS
 from perf.core.tolerance import DEFAULT_MEMORY_TOLERANCE, DEFAULT_TIME_TOLERANCE
 
 
@@ -81,8 +82,9 @@ _LEAST_HELP = (
 
 
 _UPDATE_HELP = (
-    "merge the benchmarks of pytest --benchmark-json files into a baseline file, as --update-baselines does: "
-    "only cases measured with their own backend (outcome ok, no --substitute-backend) become entries"
+    "merge the benchmarks of pytest --benchmark-json files, each from its own process, into a baseline file: each "
+    "case measured in at least --min-runs of them becomes one entry pooling those processes; only cases measured "
+    "with their own backend (outcome ok, no --substitute-backend) count"
 )
 
 
@@ -94,9 +96,22 @@ def _add_update(actions: argparse._SubParsersAction[_Parser]) -> None:
         action="append",
         required=True,
         metavar="BENCH.json",
-        help="a file written by this suite's pytest --benchmark-json; repeat for more (one run each, in order)",
+        help="a file written by this suite's pytest --benchmark-json in one process; repeat for the others (one "
+        "independent process each, in the order they ran)",
     )
-    update.add_argument("file", type=Path, help="the baseline file to update (written atomically, under its lock)")
+    update.add_argument(
+        "file",
+        type=Path,
+        help="the baseline file to update (written atomically, under its lock), or a folder: its <device slug>.json",
+    )
+    update.add_argument(
+        "--min-runs",
+        type=positive_int,
+        default=DEFAULT_MIN_RUNS,
+        help="the fewest --from-json files (independent processes) a case must be measured in to become an entry; "
+        "its entry pools them and its tolerance covers their spread. 1 writes single-process entries. "
+        f"Default: {DEFAULT_MIN_RUNS}.",
+    )
     update.add_argument(
         "--time-tolerance",
         type=fraction,

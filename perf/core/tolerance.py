@@ -11,11 +11,16 @@ from perf.core.baselines import Baseline, BaselineEntry
 from perf.core.results import CaseKey, Evidence, Memory, Timing
 from perf.core.stats import between_run_spread, median_interval_reach, whole_percent_up
 
-# The least slowdown a GPU-bound case is held to: between-run drift on the lent H100 (aggregator, 20 frames,
-# 20 A/A runs of 5 s each in one process) spanned x0.988-x1.019 of its median (sd 0.9 %), and a real 5 % slowdown
-# measured x1.037-x1.062 against a baseline 1.5 % slow. With each of the 21 runs as the baseline in turn, 3 % gave 1
-# false regression in 420 pairs (x1.031) and caught 5 % in 210 of 210: just above the drift (docs/gate-trials.md).
-DEFAULT_TIME_TOLERANCE = 0.03
+# The least slowdown a case is held to, where the GPU sets its time for a second and more. On the lent H200
+# (aggregator at 100 frames, 2.95-2.98 s, 12 separate processes over three device calls on two machines,
+# docs/gate-trials.md) every 3 of them as the baseline in turn judged the other 9: A/A x0.993-x1.007, 0 false
+# regressions in 1980 gate runs at +2 %, while a real 3 % slowdown (x1.029-x1.042) was caught in 1485 of 1485 and 2 %
+# in 755 of 825. Shorter cases drift more between processes and are held to more by their regimes below.
+DEFAULT_TIME_TOLERANCE = 0.02
+# An entry of one process (an older file, a single --update-baselines run) knows nothing of the spread between
+# processes, which is what makes 2 % safe above: it is held to the 3 % the suite used before pooling, whose
+# single-process trials (docs/gate-trials.md, lent H100) gave 1 false regression in 420 pairs.
+SINGLE_PROCESS_TOLERANCE = 0.03
 # Peak allocations repeat to the byte for one torch build and input; 2 % absorbs allocator
 # rounding across library updates while still catching a leaked activation at VGGT's sizes.
 DEFAULT_MEMORY_TOLERANCE = 0.02
@@ -52,7 +57,11 @@ class Regime:
 # time (docs/gate-trials.md).
 LAUNCH_BOUND = Regime(below_s=0.1, tolerance=1.0)
 HOST_BOUND = Regime(below_s=0.25, tolerance=0.3)
-VGGT_REGIMES = (LAUNCH_BOUND, HOST_BOUND)
+# Below a second the GPU sets the time, but separate processes' medians spread more: on the lent H200 at 20 frames
+# (0.28-0.29 s) with a standard deviation of 1.1 % (x0.972-x1.037 in 1980 A/A gate runs: 7 beyond +3 % in the first
+# run, none confirmed; at +2 %, 1.2-2.2 % were confirmed false regressions). 3 % holds them.
+SUB_SECOND = Regime(below_s=1.0, tolerance=0.03)
+VGGT_REGIMES = (LAUNCH_BOUND, HOST_BOUND, SUB_SECOND)
 # Attention alone is one or two kernels, so its scale is milliseconds. On the lent H100, A/A runs against a
 # baseline taken minutes before (docs/measurements/2026-11-27-h100-rerecord): below 1 ms the
 # host's speed is bimodal again (1 frame, 0.15-0.27 ms: x0.62-x1.13, so up to x1.8 from a fast baseline; 8 frames,
@@ -60,7 +69,10 @@ VGGT_REGIMES = (LAUNCH_BOUND, HOST_BOUND)
 # x0.955-x1.047 in 39 comparisons); at 100 frames (87-260 ms) x0.997-x1.008, within it.
 ATTENTION_LAUNCH_BOUND = Regime(below_s=0.001, tolerance=1.0)
 ATTENTION_SHORT_KERNELS = Regime(below_s=0.02, tolerance=0.1)
-ATTENTION_REGIMES = (ATTENTION_LAUNCH_BOUND, ATTENTION_SHORT_KERNELS)
+# Attention at 100 frames (87-260 ms) repeated within 0.2 % between the H200's processes, but it was measured in 3
+# processes only: below a second it keeps the 3 % it was held to before the least tolerance became 2 %.
+ATTENTION_SUB_SECOND = Regime(below_s=1.0, tolerance=0.03)
+ATTENTION_REGIMES = (ATTENTION_LAUNCH_BOUND, ATTENTION_SHORT_KERNELS, ATTENTION_SUB_SECOND)
 
 
 def time_tolerance_for(
@@ -69,12 +81,14 @@ def time_tolerance_for(
     default: float = DEFAULT_TIME_TOLERANCE,
     process_medians_s: Sequence[float] = (),
 ) -> float:
-    """The slowdown (as a fraction) a case is held to: the default, widened by how well its rounds know their median,
-    by how far its processes' medians spread (where several processes recorded it) and by the floor of every regime
-    of its workload that its median falls in."""
+    """The slowdown (as a fraction) a case is held to: the default (SINGLE_PROCESS_TOLERANCE at least for an entry of
+    one process), widened by how well its rounds know their median, by how far its processes' medians spread (where
+    several processes recorded it) and by the floor of every regime of its workload that its median falls in."""
+    single = SINGLE_PROCESS_TOLERANCE if len(process_medians_s) < 2 else 0.0
     return whole_percent_up(
         max(
             default,
+            single,
             median_uncertainty(timing),
             between_run_tolerance(process_medians_s),
             _regime_tolerance(timing, regimes),
