@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from perf.core.baselines import Baseline, BaselineEntry, RunInfo
 from perf.core.results import CaseKey, Resolution
+from perf.core.stats import between_run_spread
 from perf.report.verdicts import render_table
 
 GIB = 2**30
@@ -26,6 +27,7 @@ SHOW_HEADER = (
     "median s",
     "IQR/median",
     "rounds",
+    "processes",
     "peak GiB",
     "time tolerance",
     "relative_error",
@@ -70,6 +72,7 @@ def show_rows(baseline: Baseline) -> list[tuple[str, ...]]:
                 _seconds(entry.timing.median_s),
                 f"{entry.timing.iqr_s / entry.timing.median_s:.1%}",
                 str(entry.timing.rounds),
+                _processes(entry),
                 _gib(entry),
                 f"+{entry.time_tolerance:.0%}",
                 "-" if error is None else f"{error:.2e}",
@@ -92,8 +95,26 @@ def _device_line(device: Mapping[str, str]) -> str:
     return ", ".join(f"{name}={value}" for name, value in device.items()) or "(none recorded)"
 
 
+def _processes(entry: BaselineEntry) -> str:
+    """How many processes the entry pools, with their spread; "1" for an entry of one process."""
+    medians = entry.process_medians_s
+    return f"{len(medians)} (sd {between_run_spread(medians):.1%})" if len(medians) > 1 else "1"
+
+
+def single_process_note(baseline: Baseline) -> list[str]:
+    """The line that says how many entries rest on one process each (older files, single-process updates)."""
+    single = sum(1 for entry in baseline.entries.values() if entry.processes == 1)
+    if not single:
+        return []
+    return [
+        f"{single} of {len(baseline.entries)} entries rest on one process each: their tolerance knows no spread "
+        "between processes, so they are held to at least +3 %; re-record them from 3 processes "
+        "(docs/gate-trials.md)"
+    ]
+
+
 def render_show(baseline: Baseline, source: str) -> list[str]:
-    lines = [f"{source}: {len(baseline.entries)} entries, {len(baseline.runs)} runs"]
+    lines = [f"{source}: {len(baseline.entries)} entries, {len(baseline.runs)} runs", *single_process_note(baseline)]
     lines += render_table(SHOW_HEADER, show_rows(baseline))
     lines += ["", "runs:", *render_table(("run", "measured_at", *RUN_FIELDS), run_rows(baseline))]
     return [*lines, "", f"device: {_device_line(baseline.device)}"]

@@ -87,11 +87,13 @@ def test_show_rows_format_each_field() -> None:
     bare = entry(backend="sdpa-default", frames=10, median_s=12.3456, memory=None, run="r2")
     rows = show_rows(baseline_of(measured, bare))
     assert rows[0] == (
-        "attention-sdpa-math-2f-350x518", "sdpa-math", "2", "350x518", "bf16", "0.1235", "8.1%", "5", "1.50",
+        "attention-sdpa-math-2f-350x518", "sdpa-math", "2", "350x518", "bf16", "0.1235", "8.1%", "5", "1", "1.50",
         "+5%", "1.23e-03", long_kernel[: KERNEL_WIDTH - 1] + "…", "r1",
     )  # fmt: skip
-    assert len(rows[0][11]) == KERNEL_WIDTH
-    assert rows[1][5:] == ("12.35", "0.1%", "5", "-", "+5%", "-", "-", "r2")
+    assert len(rows[0][12]) == KERNEL_WIDTH
+    assert rows[1][5:] == ("12.35", "0.1%", "5", "1", "-", "+5%", "-", "-", "r2")
+    pooled = replace(measured, process_medians_s=(0.12, 0.1235, 0.125))
+    assert show_rows(baseline_of(pooled))[0][8] == "3 (sd 2.1%)"  # stdev 0.00257 over the median 0.1235
 
 
 def test_show_rows_follow_the_suites_run_order_not_the_alphabet() -> None:
@@ -118,6 +120,8 @@ def test_show_of_the_committed_h100_file_lists_every_entry_run_and_the_device(
     code, out, err = run_cli(capsys, "baseline", "show", H100_FILE)
     assert (code, err) == (0, [])
     assert out[0] == f"{H100_FILE}: {len(baseline.entries)} entries, {len(baseline.runs)} runs"
+    assert out[1].startswith(f"{len(baseline.entries)} of {len(baseline.entries)} entries rest on one process each: ")
+    out = [out[0], *out[2:]]
     assert out[1].split("  ")[0] == "case" and "attention_kernel" in out[1]
     rows = table_rows(out, set(baseline.entries))
     assert set(rows) == set(baseline.entries)
