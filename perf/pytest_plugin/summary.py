@@ -9,6 +9,11 @@ from perf.core.environment_diff import describe_drift
 from perf.pytest_plugin.state import SuiteState
 from perf.report.verdicts import github_annotations, render_markdown, render_verdict_table, summarize_counts
 
+ENVIRONMENT_CHANGED = (
+    "vggt-perf: the environment changed, not (only) the code: a regression or improvement below may be the "
+    "environment's; re-record the baseline in this environment (update-baselines) to judge the code alone"
+)
+
 
 def write_summary(terminalreporter: Any, state: SuiteState) -> None:
     record = state.record
@@ -16,6 +21,7 @@ def write_summary(terminalreporter: Any, state: SuiteState) -> None:
         terminalreporter.section("vggt-perf environment")
         for drift in record.drift:
             terminalreporter.write_line(f"vggt-perf: environment differs from the {describe_drift(drift)}")
+        terminalreporter.write_line(ENVIRONMENT_CHANGED)
     if not record.verdicts:
         return
     terminalreporter.section("vggt-perf verdicts")

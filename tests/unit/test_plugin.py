@@ -20,6 +20,7 @@ import perf.pytest_plugin.update
 from perf.core.baselines import Baseline, BaselineEntry, RunInfo
 from perf.core.results import CaseKey, Resolution, Timing
 from perf.hardware.fingerprint import describe_device, fingerprint, vggt_revision
+from perf.pytest_plugin.summary import ENVIRONMENT_CHANGED
 from perf.storage.baseline_codec import to_json
 from perf.storage.baseline_file import load_baseline
 from perf.storage.benchmark_json import SOURCE, read_benchmark_json
@@ -438,6 +439,7 @@ def test_a_baseline_measured_in_another_environment_is_reported_and_the_run_pass
     assert environment_lines(result) == [
         f"vggt-perf: environment differs from the baseline run r1 (2 compared entries): torch 1.0.0 -> {torch_here}"
     ]
+    assert ENVIRONMENT_CHANGED in result.outlines  # said plainly: the environment changed, not the code
     assert [line for line in result.outlines if re.fullmatch(r"=+ vggt-perf environment =+", line)]
     assert set(verdicts(result)) == {MATH, DEFAULT}
 
@@ -449,6 +451,7 @@ def test_strict_env_passes_where_the_environment_is_the_baselines(suite: pytest.
     assert result.ret == pytest.ExitCode.OK
     result.assert_outcomes(passed=2)
     assert environment_lines(result) == []
+    assert ENVIRONMENT_CHANGED not in result.outlines
     assert not [line for line in result.outlines if "vggt-perf environment" in line]
 
 
