@@ -127,6 +127,7 @@ def test_first_update_writes_the_measured_entries_and_a_second_run_passes(suite:
     first.assert_outcomes(passed=2)
     assert {case: kind for case, (kind, _) in verdicts(first).items()} == {MATH: "NEW", DEFAULT: "NEW"}
     assert f"vggt-perf: wrote 2 entries to {path}" in first.outlines
+    assert any(line.startswith("vggt-perf: these entries are of one process each") for line in first.outlines)
 
     written = load_baseline(path)
     assert written is not None
