@@ -1,3 +1,3 @@
 """vggt-perf: a pytest-benchmark suite for VGGT inference, gated by per-GPU baselines."""
 
-__version__ = "0.2.0"
+__version__ = "0.3.0"
