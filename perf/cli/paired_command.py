@@ -18,9 +18,9 @@ from perf.paired.request import PairedRequest, WorkerSpec
 
 HELP = (
     "the paired A/B gate for a pull request that changes vggt, torch or an attention library: BASE and HEAD timed in "
-    "one job by two worker processes, their rounds interleaved ABBA, head judged against base as the gate judges a "
-    "run against its baseline entry (docs/paired.md). Exit 0: no case regressed; 1: one did; 2: a usage error or a "
-    "worker failed"
+    "one job by worker processes (--workers per side), their rounds interleaved ABBA, head judged against base as "
+    "the gate judges a run against its baseline entry (docs/paired.md). Exit 0: no case regressed; 1: one did; "
+    "2: a usage error or a worker failed"
 )
 
 
@@ -69,7 +69,7 @@ def add_parser(commands: argparse._SubParsersAction[Any]) -> None:
         type=fraction,
         default=0.0,
         metavar="FRACTION",
-        help="a trial tool, never for a pull request: the head worker adds this fraction of its own forward's time "
+        help="a trial tool, never for a pull request: each head worker adds this fraction of its own forward's time "
         "in real GPU work (matrix products) to each forward, to show which slowdown the paired gate catches. "
         "Default: 0.",
     )
@@ -77,30 +77,40 @@ def add_parser(commands: argparse._SubParsersAction[Any]) -> None:
 
 def _add_rounds(paired: argparse.ArgumentParser) -> None:
     paired.add_argument(
+        "--workers",
+        type=positive_int,
+        default=defaults.DEFAULT_WORKERS,
+        metavar="N",
+        help="worker processes per side, all started at once; rounds go round-robin over the base/head pairs and each "
+        "side is judged by the median of its workers' medians, since every process carries an offset of its own. "
+        f"Default: {defaults.DEFAULT_WORKERS}.",
+    )
+    paired.add_argument(
         "--min-rounds",
         type=positive_int,
         default=defaults.DEFAULT_MIN_ROUNDS,
-        help=f"timed rounds per side at least. Default: {defaults.DEFAULT_MIN_ROUNDS}.",
+        help=f"timed rounds per worker at least. Default: {defaults.DEFAULT_MIN_ROUNDS}.",
     )
     paired.add_argument(
         "--max-rounds",
         type=positive_int,
         default=defaults.DEFAULT_MAX_ROUNDS,
-        help=f"timed rounds per side at most (--min-rounds wins). Default: {defaults.DEFAULT_MAX_ROUNDS}.",
+        help="timed rounds per side (all its workers) at most (--min-rounds per worker wins). "
+        f"Default: {defaults.DEFAULT_MAX_ROUNDS}.",
     )
     paired.add_argument(
         "--max-time",
         type=seconds,
         default=defaults.DEFAULT_MAX_TIME_S,
-        help="seconds of timed rounds per side after which they stop short of --precision. "
+        help="seconds of timed rounds per side (all its workers) after which they stop short of --precision. "
         f"Default: {defaults.DEFAULT_MAX_TIME_S:g}.",
     )
     paired.add_argument(
         "--precision",
         type=fraction,
         default=defaults.DEFAULT_PRECISION,
-        help="a side's rounds may end once their median's 95%% interval lies within +-this fraction of it. "
-        f"Default: {defaults.DEFAULT_PRECISION}, as pytest's --precision.",
+        help="a side's rounds (all its workers') may end once their median's 95%% interval lies within +-this "
+        f"fraction of it. Default: {defaults.DEFAULT_PRECISION}, as pytest's --precision.",
     )
     paired.add_argument(
         "--warmup-time",
@@ -125,6 +135,7 @@ def run(args: argparse.Namespace, argv: Sequence[str]) -> int:
         cases=tuple(args.case),
         base=WorkerSpec(args.base_python, tuple(args.base_path)),
         head=WorkerSpec(args.head_python, tuple(args.head_path)),
+        workers=args.workers,
         min_rounds=args.min_rounds,
         max_rounds=args.max_rounds,
         max_time_s=args.max_time,

@@ -1,9 +1,10 @@
-"""`python -m perf paired`: BASE and HEAD timed in one job, one worker process each, their rounds interleaved ABBA
-so that drift between processes and hours hits both sides alike; head judged against base by the suite's statistics.
+"""`python -m perf paired`: BASE and HEAD timed in one job, N worker processes a side (--workers), their rounds
+interleaved ABBA pair by pair so that drift over the hours hits both sides alike, and each side pooled over its
+workers so that no one process's offset decides; head judged against base by the suite's statistics.
 
-Per case: both workers prepare at once (model builds overlap), then warm up one after the other (alone on the device,
-so a trial calibrates its work undisturbed), then take turns one round at a time (perf.paired.schedule) until the
-suite's stopping rule says enough for both; the verdict is perf.paired.judgement's.
+Per case: every worker prepares at once (model builds overlap), then they warm up one after the other (each alone on
+the device, so a trial calibrates its work undisturbed), then take turns one round at a time (perf.paired.schedule)
+until the suite's stopping rule says enough for both sides; the verdict is perf.paired.judgement's.
 """
 
 from __future__ import annotations
@@ -12,12 +13,13 @@ import dataclasses
 import json
 import sys
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
 from perf.core.catalog import workload_regimes
 from perf.core.results import CaseKey, Verdict
+from perf.core.stats import summarize_rounds
 from perf.measure.timing import RoundPolicy
 from perf.paired import judgement
 from perf.paired.protocol import Bye, Failed, Prepare, Quit, Ready, Round, Skipped, Timed, Warm, Warmed
@@ -47,6 +49,7 @@ class _Record:
             "trial": judgement.trial_label(request.head_slowdown) or None,
             "head_slowdown": request.head_slowdown,
             "workers": {side: _spec(getattr(request, side)) for side in ("base", "head")},
+            "workers_per_side": request.workers,
             "policy": dataclasses.asdict(self.policy),
             "least_time_tolerance": request.time_tolerance,
             "environments": {"base": dict(base), "head": dict(head)},
@@ -65,7 +68,7 @@ def run_paired(
     request: PairedRequest,
     out: TextIO | None = None,
     clock: Callable[[], float] = time.monotonic,
-    start_worker: Callable[[str, WorkerSpec], Worker] = Worker,
+    start_worker: Callable[[str, WorkerSpec, int], Worker] = Worker,
 ) -> int:
     """Every case of the request, base against head; 0 when none regressed, 1 when one did, 2 when a worker failed
     or the JSON file cannot be written. clock times the whole run for the record only; clock and start_worker are
@@ -81,24 +84,25 @@ def run_paired(
     record = _Record(request, policy)
     say = _printer(out or sys.stdout)
     label = judgement.trial_label(request.head_slowdown)
-    say(judgement.HEADER + (f"; {label}" if label else ""))
+    say(judgement.header(request.workers, label))
     say(f"paired: base {request.base.describe()}; head {request.head.describe()}")
     try:
         _save(request, record)  # at once: an unwritable --json is found before minutes of rounds
     except OSError as error:
         say(f"paired: --json {request.json_path} cannot be written ({error.strerror}): give a writable path")
         return 2
-    workers: dict[Side, Worker] = {}
+    workers: dict[Side, list[Worker]] = {Side.BASE: [], Side.HEAD: []}
     verdicts: list[Verdict] = []
     try:
-        workers[Side.BASE] = start_worker("base", request.base)
-        workers[Side.HEAD] = start_worker("head", request.head)
+        for side, spec in ((Side.BASE, request.base), (Side.HEAD, request.head)):
+            for index in range(request.workers):
+                workers[side].append(start_worker(side.value, spec, index))
         for key in request.cases:
             verdict = _paired_case(key, workers, request, policy, record, say)
             verdicts.append(verdict)
             say(judgement.verdict_line(verdict))
             _save_quietly(request, record, clock() - started)
-        for worker in workers.values():
+        for worker in _every(workers):
             worker.ask(Quit(), Bye)
     except WorkerFailure as failure:
         record.failure = str(failure)
@@ -112,9 +116,14 @@ def run_paired(
     return judgement.exit_code(verdicts)
 
 
+def _every(workers: Mapping[Side, Sequence[Worker]]) -> list[Worker]:
+    """Every worker, pair by pair: base 0, head 0, base 1, head 1, ..."""
+    return [worker for pair in zip(workers[Side.BASE], workers[Side.HEAD], strict=False) for worker in pair]
+
+
 def _paired_case(
     key: CaseKey,
-    workers: Mapping[Side, Worker],
+    workers: Mapping[Side, Sequence[Worker]],
     request: PairedRequest,
     policy: RoundPolicy,
     record: _Record,
@@ -122,65 +131,89 @@ def _paired_case(
 ) -> Verdict:
     case_id = key.case_id
     commands = {Side.BASE: Prepare(case_id), Side.HEAD: Prepare(case_id, request.head_slowdown)}
-    for side, worker in workers.items():
-        worker.send(commands[side])  # both build at once
-    answers = {side: worker.receive(commands[side], Ready, Skipped) for side, worker in workers.items()}
-    for side, answer in answers.items():
+    everyone = [(side, index) for index in range(request.workers) for side in Side]  # pair by pair
+    for side, index in everyone:
+        workers[side][index].send(commands[side])  # all build at once
+    answers = [(side, index, workers[side][index].receive(commands[side], Ready, Skipped)) for side, index in everyone]
+    for side, index, answer in answers:
         if isinstance(answer, Failed):
-            raise workers[side].failure(commands[side], answer.error)
-    skipped = {side.value: a.reason for side, a in answers.items() if isinstance(a, Skipped)}
+            raise workers[side][index].failure(commands[side], answer.error)
+    skipped: dict[str, str] = {}
+    for side, _, answer in answers:
+        if isinstance(answer, Skipped):
+            skipped.setdefault(side.value, answer.reason)  # a side's workers share their spec: one reason a side
     if skipped:
         record.cases.append({"case_id": case_id, "verdict": "skipped", "skipped": skipped})
         return judgement.skipped_verdict(case_id, skipped)
-    _note_environments(answers, record, say)
+    ready = {side: answer for side, index, answer in answers if index == 0 and isinstance(answer, Ready)}
+    _note_environments(ready, record, say)
     warm = Warm(case_id, policy.warmup_s, policy.max_time_s)
-    warmed = {side: worker.ask(warm, Warmed) for side, worker in workers.items()}  # one after the other
+    warmed = {(side, index): workers[side][index].ask(warm, Warmed) for side, index in everyone}  # one by one
 
-    def time_round(side: Side) -> float:
-        return workers[side].ask(Round(case_id), Timed).seconds
+    def time_round(side: Side, index: int) -> float:
+        return workers[side][index].ask(Round(case_id), Timed).seconds
 
-    rounds = take_rounds(time_round, policy)
-    base_s, head_s = rounds.samples_s(Side.BASE), rounds.samples_s(Side.HEAD)
+    rounds = take_rounds(time_round, policy, request.workers)
+    base_s, head_s = rounds.by_worker(Side.BASE), rounds.by_worker(Side.HEAD)
     verdict = judgement.paired_verdict(
         case_id, base_s, head_s, workload_regimes()[key.workload], request.time_tolerance
     )
-    record.cases.append(_case_record(case_id, answers, warmed, rounds, verdict))
+    record.cases.append(_case_record(case_id, ready, warmed, rounds, verdict))
     return verdict
 
 
-def _note_environments(answers: Mapping[Side, object], record: _Record, say: Callable[[str], None]) -> None:
-    """The first case both sides ran records their environments and says how they differ."""
+def _note_environments(ready: Mapping[Side, Ready], record: _Record, say: Callable[[str], None]) -> None:
+    """The first case both sides ran records their environments (each side's first worker's: a side's workers share
+    their interpreter and paths) and says how they differ."""
     if record.environments:
         return
-    for side, answer in answers.items():
-        assert isinstance(answer, Ready)
+    for side, answer in ready.items():
         record.environments[side.value] = answer.environment
     for line in judgement.environment_lines(record.environments["base"], record.environments["head"]):
         say(line)
 
 
 def _case_record(
-    case_id: str, answers: Mapping[Side, object], warmed: Mapping[Side, Warmed], rounds: PairedRounds, verdict: Verdict
+    case_id: str,
+    ready: Mapping[Side, Ready],
+    warmed: Mapping[tuple[Side, int], Warmed],
+    rounds: PairedRounds,
+    verdict: Verdict,
 ) -> dict[str, Any]:
     (comparison,) = verdict.comparisons
     ended = {Side.BASE: rounds.base_ended_by, Side.HEAD: rounds.head_ended_by}
+    medians = {side: [summarize_rounds(s).median_s for s in rounds.by_worker(side)] for side in Side}
     sides = {
         side.value: {
-            "dtype": answer.dtype if isinstance(answer, Ready) else "",
-            "samples_s": list(rounds.samples_s(side)),
+            "dtype": ready[side].dtype,
+            "samples_s": list(rounds.samples_s(side)),  # all its workers' rounds, in the order they ran
+            "median_s": judgement.pooled_side(rounds.by_worker(side)).median_s,  # the median of its workers' medians
             "rounds_ended_by": ended[side].value,
-            "warm_forward_s": warmed[side].forward_s,
-            "added_s": warmed[side].added_s,
         }
-        for side, answer in answers.items()
+        for side in Side
     }
+    workers = [
+        {
+            "side": side.value,
+            "worker": index,
+            "samples_s": list(samples),
+            "median_s": medians[side][index],
+            "warm_forward_s": warmed[side, index].forward_s,
+            "added_s": warmed[side, index].added_s,
+        }
+        for index in range(rounds.workers)
+        for side in Side
+        for samples in (rounds.samples_s(side, index),)
+    ]
     return {
         "case_id": case_id,
         "verdict": verdict.kind.value,
         "reason": verdict.reason,
         "comparison": dataclasses.asdict(comparison) | {"kind": comparison.kind.value},
-        "order": [{"side": side.value, "seconds": seconds} for side, seconds in rounds.order],
+        "tolerance_medians_s": list(judgement.tolerance_medians(medians[Side.BASE], medians[Side.HEAD])),
+        "order": [{"side": side.value, "worker": index, "seconds": seconds} for side, index, seconds in rounds.order],
         **sides,
+        "workers": workers,
     }
 
 
@@ -206,6 +239,7 @@ def _save_quietly(request: PairedRequest, record: _Record, took_s: float) -> Non
         print(f"paired: --json {request.json_path} was not updated: {error.strerror}", file=sys.stderr)
 
 
-def _close(workers: Mapping[Side, Worker], keep_logs: bool) -> None:
-    for worker in workers.values():
-        worker.close(keep_log=keep_logs)
+def _close(workers: Mapping[Side, Sequence[Worker]], keep_logs: bool) -> None:
+    for side_workers in workers.values():
+        for worker in side_workers:
+            worker.close(keep_log=keep_logs)

@@ -20,6 +20,9 @@ DEFAULT_MAX_ROUNDS = 200  # per side: attention's millisecond cases stop at prec
 # tests/unit/test_paired_cli.py holds them equal.
 DEFAULT_WARMUP_S = 0.5
 DEFAULT_PRECISION = 0.01
+# Worker processes per side: each process carries its own offset (the aggregator at 20 frames, 1.1 % between the
+# H200's processes, docs/paired.md), so one per side leaves it in the verdict; three, as an update pools three.
+DEFAULT_WORKERS = 3
 
 
 @dataclass(frozen=True)
@@ -39,9 +42,10 @@ class PairedRequest:
     cases: tuple[CaseKey, ...]
     base: WorkerSpec = field(default_factory=WorkerSpec)
     head: WorkerSpec = field(default_factory=WorkerSpec)
-    min_rounds: int = DEFAULT_MIN_ROUNDS
-    max_rounds: int = DEFAULT_MAX_ROUNDS
-    max_time_s: float = DEFAULT_MAX_TIME_S
+    workers: int = DEFAULT_WORKERS  # per side
+    min_rounds: int = DEFAULT_MIN_ROUNDS  # per worker
+    max_rounds: int = DEFAULT_MAX_ROUNDS  # per side, all its workers
+    max_time_s: float = DEFAULT_MAX_TIME_S  # per side, all its workers
     warmup_s: float = DEFAULT_WARMUP_S
     precision: float = DEFAULT_PRECISION
     time_tolerance: float = DEFAULT_TIME_TOLERANCE

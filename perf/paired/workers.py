@@ -1,5 +1,5 @@
-"""The two worker processes of a paired run: started with their own interpreter and PYTHONPATH, asked one command
-at a time, and turned into one WorkerFailure line when they fail, die or answer out of protocol."""
+"""The worker processes of a paired run (--workers per side): started with their own interpreter and PYTHONPATH,
+asked one command at a time, and turned into one WorkerFailure line when they fail, die or answer out of protocol."""
 
 from __future__ import annotations
 
@@ -35,11 +35,12 @@ def worker_environment(spec: WorkerSpec, base: Mapping[str, str]) -> dict[str, s
 
 
 class Worker:
-    """One side's `python -m perf.paired.worker`; its stderr goes to a log file, named in any failure."""
+    """One of a side's `python -m perf.paired.worker` (index from 0); its stderr goes to a log file, named in any
+    failure."""
 
-    def __init__(self, side: str, spec: WorkerSpec) -> None:
-        self.side, self.spec = side, spec
-        handle, name = tempfile.mkstemp(prefix=f"perf-paired-{side}-", suffix=".log")
+    def __init__(self, side: str, spec: WorkerSpec, index: int = 0) -> None:
+        self.side, self.spec, self.index = side, spec, index
+        handle, name = tempfile.mkstemp(prefix=f"perf-paired-{side}{index}-", suffix=".log")
         self.log = Path(name)
         try:
             self.process = subprocess.Popen(
@@ -52,7 +53,7 @@ class Worker:
             )
         except OSError as error:
             raise WorkerFailure(
-                f"paired: the {side} worker did not start: {spec.python}: {error.strerror} "
+                f"paired: the {side} worker {index} did not start: {spec.python}: {error.strerror} "
                 f"(give an existing interpreter with --{side}-python)"
             ) from None
         finally:
@@ -108,7 +109,7 @@ class Worker:
         case = getattr(command, "case_id", "")
         at = f"{type(command).__name__.lower()} of {case}" if case else type(command).__name__.lower()
         return WorkerFailure(
-            f"paired: the {self.side} worker ({self.spec.describe()}) failed at {at}: {error} "
+            f"paired: the {self.side} worker {self.index} ({self.spec.describe()}) failed at {at}: {error} "
             f"(check --{self.side}-python and --{self.side}-path; its stderr: {self.log})"
         )
 
