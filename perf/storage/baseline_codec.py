@@ -138,6 +138,7 @@ ENTRY_FIELDS: tuple[Field[BaselineEntry], ...] = (
         "The median of each independent process that recorded the entry, seconds, in the order they ran (at least "
         "two); the entry's timing pools them: median_s is their median, samples_s all their rounds. Absent in an "
         "entry of one process.",
+        minimum=MIN_MEDIAN_S,
         optional=True,
         default=(),
         omit_empty=True,
@@ -186,8 +187,6 @@ def _entry_from_json(read: FieldReader, raw: Any, where: str) -> BaselineEntry:
     v = _read(read, ENTRY_FIELDS, raw, where)
     if v["samples_s"] and len(v["samples_s"]) != v["rounds"]:
         raise read.fail(f"{where}.samples_s", f"holds {len(v['samples_s'])} rounds, rounds says {v['rounds']}")
-    if len(v["process_medians_s"]) == 1:
-        raise read.fail(f"{where}.process_medians_s", "holds one process: an entry of one process has none")
     if any(median < MIN_MEDIAN_S for median in v["process_medians_s"]):
         raise read.fail(f"{where}.process_medians_s", f"holds a median below {MIN_MEDIAN_S:g} s")
     allocated, reserved = (v[name] for name in MEMORY_FIELDS)
@@ -202,7 +201,7 @@ def _entry_from_json(read: FieldReader, raw: Any, where: str) -> BaselineEntry:
         v["memory_tolerance"],
         v["run"],
         Evidence(v["attention_kernel"], v["relative_error"], v["compile_s"]),
-        tuple(v["process_medians_s"]),
+        tuple(v["process_medians_s"]) if len(v["process_medians_s"]) > 1 else (),  # one process: none to pool
     )
 
 
