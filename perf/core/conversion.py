@@ -11,8 +11,7 @@ from pathlib import Path
 from perf.core.admission import baseline_refusal
 from perf.core.baselines import BaselineEntry, BaselineError, RunInfo
 from perf.core.results import CaseKey, Evidence, Memory, Outcome, Timing
-from perf.core.stats import pooled_timing
-from perf.core.tolerance import Regime, new_entry
+from perf.core.tolerance import Regime, new_entry, pooled_entry
 
 COMMAND = "python -m perf baseline update"
 # Processes an update pools per case by default: two cannot tell which of them is the odd one, and the spread of
@@ -160,17 +159,14 @@ def convert_runs(
             "environment's files in a call of its own; nothing was written"
         )
     per_file = [convert(file, command, regimes, time_tolerance, memory_tolerance) for file in files]
-    measured: dict[str, list[tuple[SuiteBenchmark, BaselineEntry]]] = {}
-    order: list[str] = []
+    order = list(dict.fromkeys(benchmark.key.case_id for file in files for benchmark in file.benchmarks))
+    measured: dict[str, list[SuiteBenchmark]] = {}
     skipped: dict[str, str] = {}
     for file, conversion in zip(files, per_file, strict=True):
-        admitted = {entry.key.case_id: entry for entry in conversion.entries}
+        admitted = {entry.key.case_id for entry in conversion.entries}
         for benchmark in file.benchmarks:
-            case_id = benchmark.key.case_id
-            if case_id not in order:
-                order.append(case_id)
-            if case_id in admitted:
-                measured.setdefault(case_id, []).append((benchmark, admitted[case_id]))
+            if benchmark.key.case_id in admitted:
+                measured.setdefault(benchmark.key.case_id, []).append(benchmark)
         for skip in conversion.skipped:
             skipped.setdefault(skip.case_id, skip.reason)
     entries: list[BaselineEntry] = []
@@ -191,27 +187,25 @@ def convert_runs(
 
 
 def _pooled_entry(
-    runs: Sequence[tuple[SuiteBenchmark, BaselineEntry]],
+    runs: Sequence[SuiteBenchmark],
     regimes: Mapping[str, Sequence[Regime]],
     time_tolerance: float,
     memory_tolerance: float,
 ) -> BaselineEntry:
     """One entry of a case's runs: pooled timing, the largest peak memory (peaks repeat to the byte between
     processes of one build; the largest never fails a later run for the allocator's rounding), the first evidence."""
-    first = runs[0][0]
-    timings = [benchmark.timing for benchmark, _ in runs if benchmark.timing is not None]
-    memories = [benchmark.memory for benchmark, _ in runs if benchmark.memory is not None]
+    first = runs[0]
+    memories = [benchmark.memory for benchmark in runs if benchmark.memory is not None]
     memory = max(memories, key=lambda m: (m.peak_allocated_bytes, m.peak_reserved_bytes)) if memories else None
-    return new_entry(
+    return pooled_entry(
         first.key,
         first.dtype,
-        pooled_timing(timings),
+        [benchmark.timing for benchmark in runs if benchmark.timing is not None],
         memory if len(memories) == len(runs) else None,
         first.evidence,
         least_time_tolerance=time_tolerance,
         memory_tolerance=memory_tolerance,
         regimes=regimes[first.key.workload],
-        process_medians_s=[timing.median_s for timing in timings],
     )
 
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass, replace
 
 from perf.core.baselines import Baseline, BaselineEntry
 from perf.core.results import CaseKey, Evidence, Memory, Timing
-from perf.core.stats import between_run_spread, median_interval_reach, whole_percent_up
+from perf.core.stats import between_run_spread, median_interval_reach, pooled_timing, whole_percent_up
 
 # The least slowdown a case is held to, where the GPU sets its time for a second and more. On the lent H200
 # (aggregator at 100 frames, 2.95-2.98 s, 12 separate processes over three device calls on two machines,
@@ -146,6 +146,32 @@ def new_entry(
         run="",
         evidence=evidence,
         process_medians_s=tuple(process_medians_s) if len(process_medians_s) > 1 else (),
+    )
+
+
+def pooled_entry(
+    key: CaseKey,
+    dtype: str,
+    timings: Sequence[Timing],
+    memory: Memory | None,
+    evidence: Evidence,
+    *,
+    least_time_tolerance: float,
+    memory_tolerance: float,
+    regimes: Sequence[Regime],
+) -> BaselineEntry:
+    """The entry of independent processes' timings of one case (perf.core.stats.pooled_timing), its tolerance
+    covering their spread; one timing makes an entry of one process."""
+    return new_entry(
+        key,
+        dtype,
+        pooled_timing(timings),
+        memory,
+        evidence,
+        least_time_tolerance=least_time_tolerance,
+        memory_tolerance=memory_tolerance,
+        regimes=regimes,
+        process_medians_s=[timing.median_s for timing in timings],
     )
 
 

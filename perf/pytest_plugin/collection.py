@@ -53,7 +53,7 @@ def select_for_confirmation(config: pytest.Config, state: SuiteState, items: lis
             f"--confirm-from {path}: measured on {', '.join(sorted(devices))}, this run is on "
             f"{state.device['slug']!r}; confirm a run on the device that made it"
         )
-    baseline = checked_baseline(state)
+    baseline = state.record.baseline = checked_baseline(state)  # read once: prepare_run keeps it
     entries = baseline.entries if baseline else {}
     first = {benchmark.key.case_id: as_result(benchmark) for benchmark in first_file.benchmarks}
     verdicts = first_run_verdicts(first, entries, state.options.require_baseline)
@@ -77,7 +77,7 @@ def prepare_run(config: pytest.Config, state: SuiteState, items: Sequence[pytest
         return
     refuse_replaced_flags(config)
     time_table_in_seconds(config)
-    state.record.baseline = checked_baseline(state)
+    state.record.baseline = state.record.baseline or checked_baseline(state)  # --confirm-from read it already
     check_environment(state, case_ids)
 
 

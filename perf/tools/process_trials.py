@@ -28,8 +28,8 @@ from perf.core.catalog import parse_case_id, workload_regimes
 from perf.core.compare import judge
 from perf.core.confirmation import confirm, time_regressed_only
 from perf.core.results import CaseKey, CaseResult, Evidence, Outcome, Timing, VerdictKind
-from perf.core.stats import pooled_timing, summarize_rounds
-from perf.core.tolerance import DEFAULT_MEMORY_TOLERANCE, DEFAULT_TIME_TOLERANCE, new_entry
+from perf.core.stats import summarize_rounds
+from perf.core.tolerance import DEFAULT_MEMORY_TOLERANCE, DEFAULT_TIME_TOLERANCE, pooled_entry
 from perf.storage.atomic import write_text_atomically
 from perf.storage.benchmark_json import read_benchmark_json
 
@@ -77,17 +77,15 @@ def baseline_entries(processes: Sequence[Process], least: float) -> dict[str, Ba
     entries = {}
     for case_id in sorted(cases):
         key: CaseKey = parse_case_id(case_id)
-        timings = [p.timings[(case_id, 0.0)] for p in processes]
-        entries[case_id] = new_entry(
+        entries[case_id] = pooled_entry(
             key,
             "",
-            pooled_timing(timings),
+            [p.timings[(case_id, 0.0)] for p in processes],
             None,
             Evidence(),
             least_time_tolerance=least,
             memory_tolerance=DEFAULT_MEMORY_TOLERANCE,
             regimes=regimes[key.workload],
-            process_medians_s=[t.median_s for t in timings],
         )
     return entries
 
