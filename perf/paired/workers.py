@@ -18,6 +18,9 @@ from perf.paired.request import WorkerSpec
 SUITE_ROOT = Path(__file__).resolve().parents[2]
 _STDERR_SHOWN = 300  # characters of a dead worker's last stderr line, in its failure
 _QUIT_WAIT_S = 30.0
+# How a worker's allocation failure reads (torch's CUDA and CPU allocators both say it): 2N workers share the device,
+# so fewer of them is what to try (on the H200, 3 a side of the aggregator at 100 frames, 24 GiB each, ran out).
+_OUT_OF_MEMORY = "out of memory"
 
 R = TypeVar("R")
 
@@ -108,9 +111,14 @@ class Worker:
     def failure(self, command: Command, error: str) -> WorkerFailure:
         case = getattr(command, "case_id", "")
         at = f"{type(command).__name__.lower()} of {case}" if case else type(command).__name__.lower()
+        advice = (
+            "every worker holds its own copy of the case on the one device: run with fewer --workers"
+            if _OUT_OF_MEMORY in error.lower()
+            else f"check --{self.side}-python and --{self.side}-path"
+        )
         return WorkerFailure(
             f"paired: the {self.side} worker {self.index} ({self.spec.describe()}) failed at {at}: {error} "
-            f"(check --{self.side}-python and --{self.side}-path; its stderr: {self.log})"
+            f"({advice}; its stderr: {self.log})"
         )
 
     def _stderr_end(self) -> str:

@@ -46,11 +46,16 @@ class StandInWorker(Worker):
         self.closed = True
 
 
-def answers(seconds: Iterator[float], environment: dict[str, str], fail_at: str = "") -> Callable[[Command], Reply]:
+def answers(
+    seconds: Iterator[float],
+    environment: dict[str, str],
+    fail_at: str = "",
+    error: str = "RuntimeError: CUDA error: out of memory",
+) -> Callable[[Command], Reply]:
     def answer(command: Command) -> Reply:
         name = type(command).__name__.lower()
         if name == fail_at:
-            return Failed(name, getattr(command, "case_id", ""), "RuntimeError: CUDA error: out of memory")
+            return Failed(name, getattr(command, "case_id", ""), error)
         if isinstance(command, Prepare):
             if command.case_id == GPU_ONLY_CASE:
                 return Skipped(command.case_id, "sdpa-cudnn runs on cuda only")
@@ -153,8 +158,18 @@ def test_a_worker_that_fails_is_one_line_and_exit_2_and_the_json_keeps_it(tmp_pa
     assert run_paired(request(tmp_path, CASE), out, ticking(), start) == 2
     last = out.getvalue().splitlines()[-1]
     assert last.startswith(f"paired: the head worker 0 ({WorkerSpec().describe()}) failed at warm of {CASE}: ")
-    assert "out of memory" in last and "--head-path" in last and "head0.log" in last
+    assert "out of memory" in last and "head0.log" in last
+    assert "run with fewer --workers" in last and "--head-path" not in last  # what to do about an OOM
     assert json.loads((tmp_path / "paired.json").read_text())["failure"] == last
+
+
+def test_a_worker_failing_otherwise_points_at_its_sides_interpreter_and_paths(tmp_path: Path) -> None:
+    out = io.StringIO()
+    broken = answers(tight(1.0), {}, fail_at="prepare", error="ModuleNotFoundError: No module named 'vggt'")
+    assert run_paired(request(tmp_path, CASE), out, ticking(), starter(answers(tight(1.0), {}), broken, [])) == 2
+    last = out.getvalue().splitlines()[-1]
+    assert "No module named 'vggt'" in last and "check --head-python and --head-path" in last
+    assert "--workers" not in last
 
 
 def test_an_unwritable_json_path_is_exit_2_before_any_worker_starts(tmp_path: Path) -> None:

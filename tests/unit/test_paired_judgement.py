@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from perf.core.compare import describe
 from perf.core.results import VerdictKind
-from perf.core.tolerance import ATTENTION_REGIMES, SINGLE_PROCESS_TOLERANCE, VGGT_REGIMES
+from perf.core.tolerance import (
+    ATTENTION_REGIMES,
+    ATTENTION_SUB_SECOND,
+    HOST_BOUND,
+    SINGLE_PROCESS_TOLERANCE,
+    SUB_SECOND,
+    VGGT_REGIMES,
+    within_one_job,
+)
 from perf.paired.judgement import (
     difference_records,
     environment_lines,
@@ -127,3 +135,33 @@ def test_the_spread_of_workers_within_either_side_widens_the_tolerance() -> None
 def test_the_header_says_how_many_workers_a_side() -> None:
     assert header(3).endswith("(3 workers per side)") and header(1).endswith("(1 worker per side)")
     assert header(2, "trial: head slowed by 3 %").endswith("(2 workers per side); trial: head slowed by 3 %")
+
+
+def test_several_workers_a_side_drop_the_sub_second_floor_and_catch_what_it_let_pass() -> None:
+    # 0.3 s is below SUB_SECOND's second: a stored baseline holds it to +3 %, which let a real 3 % pass on the H200.
+    slower = [tuple(s * 1.025 for s in TIGHT)] * 3
+    caught = paired_verdict(CASE, [TIGHT] * 3, slower, VGGT_REGIMES, 0.02)
+    assert caught.comparisons[0].tolerance == 0.02 and caught.kind is VerdictKind.REGRESSION
+    alone = paired_verdict(CASE, [TIGHT], [slower[0]], VGGT_REGIMES, 0.02)  # one worker a side: every regime
+    assert alone.comparisons[0].tolerance == SUB_SECOND.tolerance and alone.kind is VerdictKind.PASS
+
+
+def test_several_workers_a_side_keep_the_host_bound_floor() -> None:
+    host = tuple(s * 0.2 / 0.3 for s in TIGHT)  # 0.2 s: host-bound (+30 %) whatever the workers measure
+    verdict = paired_verdict(CASE, [host] * 3, [tuple(s * 1.2 for s in host)] * 3, VGGT_REGIMES, 0.02)
+    assert verdict.comparisons[0].tolerance == HOST_BOUND.tolerance and verdict.kind is VerdictKind.PASS
+
+
+def test_attention_below_a_second_with_several_workers_is_held_to_the_least_tolerance() -> None:
+    tenth = tuple(s / 3 for s in TIGHT)  # 0.1 s: attention at 100 frames, above its short-kernel regime
+    verdict = paired_verdict(
+        "attention-sdpa-flash-100f-350x518", [tenth] * 2, [tuple(s * 1.025 for s in tenth)] * 2, ATTENTION_REGIMES, 0.02
+    )
+    assert verdict.comparisons[0].tolerance == 0.02 and verdict.kind is VerdictKind.REGRESSION
+
+
+def test_within_one_job_drops_only_the_floors_set_between_processes() -> None:
+    assert SUB_SECOND not in within_one_job(VGGT_REGIMES)
+    assert ATTENTION_SUB_SECOND not in within_one_job(ATTENTION_REGIMES)
+    assert within_one_job(VGGT_REGIMES) == tuple(r for r in VGGT_REGIMES if r is not SUB_SECOND)
+    assert within_one_job(ATTENTION_REGIMES) == tuple(r for r in ATTENTION_REGIMES if r is not ATTENTION_SUB_SECOND)
